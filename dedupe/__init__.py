@@ -1,0 +1,1 @@
+"""dedupe: strip scraper noise from news articles and collapse near-duplicate paragraphs across sources."""

@@ -1,0 +1,139 @@
+"""One Config for every stage, every default documented here with its reason.
+
+Pass the object, never its fields one by one.  ``Config()`` is the default run;
+``dataclasses.replace(cfg, field=value)`` or ``Config.from_mapping({...})`` make variants.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Mapping, Tuple
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Config:
+    # --- read --------------------------------------------------------------------------
+    #: JSONL field names (text, id, source, url, title).  A record without the text
+    #: field is an input error; the others are optional.
+    text_field: str = "text"
+    id_field: str = "id"
+    source_field: str = "source"
+    url_field: str = "url"
+    title_field: str = "title"
+    #: "strict": undecodable UTF-8 is an InputError naming the file.  "replace":
+    #: decode with U+FFFD replacement characters and log a warning (documented fallback).
+    decode_errors: str = "strict"
+
+    # --- clean -------------------------------------------------------------------------
+    #: Names of rules (see ``dedupe.clean.rules``) to switch off.
+    disabled_rules: Tuple[str, ...] = ()
+    #: A source needs this many documents before lines it repeats are learned as its
+    #: template: with fewer pages one cannot tell a template from a shared quote.
+    learn_min_documents: int = 4
+    #: ... and a line must appear on at least this share of that source's documents ...
+    learn_min_fraction: float = 0.5
+    #: ... and on at least this many of them (guards small sources: 2 of 4 is a coincidence).
+    learn_min_count: int = 3
+    #: Drop navigation/boilerplate lines of naive scrapes by content features
+    #: (see ``dedupe.clean.content``); named rules and learned lines run regardless.
+    content_filter: bool = True
+
+    # --- fingerprint -------------------------------------------------------------------
+    #: Word n-gram size.  3: a one-word edit in a 25-word wire paragraph still leaves
+    #: Jaccard ~0.8 (with 5-grams it falls to ~0.65), while unrelated news paragraphs
+    #: stay below 0.1.  Paragraphs shorter than n words are one shingle of all their words.
+    shingle_size: int = 3
+    #: MinHash permutations (datasketch default; 32 bands x 4 rows).
+    num_perm: int = 128
+    #: MinHash seed (datasketch default, so sketches interoperate with datasketch's).
+    seed: int = 1
+
+    # --- candidates / verify -----------------------------------------------------------
+    #: LSH bands x rows = num_perm.  32 x 4 puts the S-curve's midpoint near Jaccard
+    #: 0.42, below the 0.5 verification threshold, so a pair at 0.5 is a candidate
+    #: with probability 0.87 and one at 0.7 with 0.9996.
+    bands: int = 32
+    rows: int = 4
+    #: A candidate pair is a near-duplicate when the exact Jaccard of its shingle sets
+    #: reaches this.  0.5: lightly edited wire copies (edited lede, changed attribution)
+    #: stay above it; two reports of one event in different words stay far below.
+    jaccard_threshold: float = 0.5
+    #: ... or when this share of the smaller paragraph's shingles is in the larger
+    #: (an abridged or extended copy) ...
+    containment_threshold: float = 0.8
+    #: ... provided the smaller paragraph has at least this many shingles, so a short
+    #: stock sentence is not "contained" in every paragraph that quotes it.
+    min_containment_shingles: int = 8
+
+    # --- canonical / stories -----------------------------------------------------------
+    #: "longest": the most complete variant (most shingles, then most characters).
+    #: "source-priority": the first source of ``source_priority`` that carries the
+    #: paragraph, falling back to "longest".
+    canonical_policy: str = "longest"
+    source_priority: Tuple[str, ...] = ()
+    #: Two documents are one story when they share at least this many clusters ...
+    story_min_shared: int = 2
+    #: ... or when shared clusters make at least this share of the smaller document's
+    #: paragraphs (a one-paragraph item fully contained in a longer report).
+    story_min_share: float = 0.5
+
+    # --- execution ---------------------------------------------------------------------
+    #: Worker processes for fingerprinting; output never depends on it.
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        def bad(msg: str) -> None:
+            raise ConfigError(msg)
+
+        if self.decode_errors not in ("strict", "replace"):
+            bad(f"decode_errors must be 'strict' or 'replace', not {self.decode_errors!r}")
+        if self.shingle_size < 1:
+            bad("shingle_size must be at least 1")
+        if self.num_perm < 1:
+            bad("num_perm must be at least 1")
+        if self.bands < 1 or self.rows < 1 or self.bands * self.rows > self.num_perm:
+            bad(f"bands x rows ({self.bands} x {self.rows}) must be at most num_perm ({self.num_perm})")
+        for name in ("jaccard_threshold", "containment_threshold", "learn_min_fraction", "story_min_share"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                bad(f"{name} must be in (0, 1], not {value!r}")
+        if self.canonical_policy not in ("longest", "source-priority"):
+            bad(f"canonical_policy must be 'longest' or 'source-priority', not {self.canonical_policy!r}")
+        if self.story_min_shared < 1:
+            bad("story_min_shared must be at least 1")
+        if self.workers < 1:
+            bad("workers must be at least 1")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "Config":
+        """Build a Config from a mapping (e.g. a config file section); unknown keys are errors.
+
+        Keys may use dashes or underscores; list values become tuples.
+        """
+        known = {f.name: f for f in fields(cls)}
+        kwargs = {}
+        for key, value in values.items():
+            name = key.replace("-", "_")
+            if name not in known:
+                raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(known))}")
+            if isinstance(value, list):
+                value = tuple(value)
+            kwargs[name] = value
+        try:
+            return cls(**kwargs)
+        except TypeError as err:
+            raise ConfigError(str(err)) from err
+
+    def fingerprint_settings(self) -> dict:
+        """The settings a stored sketch depends on (persisted by indexes, compared on open)."""
+        return {
+            "num_perm": self.num_perm,
+            "seed": self.seed,
+            "shingle_size": self.shingle_size,
+            "bands": self.bands,
+            "rows": self.rows,
+            "jaccard_threshold": self.jaccard_threshold,
+            "containment_threshold": self.containment_threshold,
+            "min_containment_shingles": self.min_containment_shingles,
+        }

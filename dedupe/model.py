@@ -1,0 +1,134 @@
+"""The data model every stage speaks: frozen dataclasses, nothing else.
+
+Flow: Document -> CleanedDocument (+ Removal) -> Paragraph -> Match -> Cluster -> Story,
+with a Report of counts and a Result bundling them (see ``dedupe.pipeline``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Document:
+    """One input article.
+
+    ``kind`` is ``"text"`` or ``"html"``; HTML is turned into text by the clean stage.
+    ``origin`` says where it was read from (``path`` or ``path:line``) for messages.
+    """
+
+    id: str
+    source: str
+    text: str
+    url: Optional[str] = None
+    title: Optional[str] = None
+    kind: str = "text"
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class Removal:
+    """One piece of text the cleaner removed, and why.
+
+    ``rule`` is the name of the rule (see ``dedupe.clean.rules``), ``where`` a
+    human location such as ``"line 3"``, ``reason`` the rule's one-line reason.
+    """
+
+    rule: str
+    text: str
+    where: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CleanedDocument:
+    """A document after cleaning: the kept text plus every removal."""
+
+    document: Document
+    text: str
+    removals: Tuple[Removal, ...] = ()
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph of a cleaned document; ``index`` counts from 0 in reading order."""
+
+    doc_id: str
+    index: int
+    text: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Match:
+    """A verified near-duplicate pair of paragraphs (by position in the paragraph list).
+
+    ``jaccard`` is the exact Jaccard similarity of the two shingle sets,
+    ``containment`` the share of the smaller set found in the larger one.
+    """
+
+    a: int
+    b: int
+    jaccard: float
+    containment: float
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A set of near-duplicate paragraphs (indices into the paragraph list), with its canonical one."""
+
+    id: str
+    members: Tuple[int, ...]
+    canonical: int
+
+
+@dataclass(frozen=True)
+class StoryParagraph:
+    """One paragraph of a story's canonical text and where it came from."""
+
+    text: str
+    cluster: Optional[str]
+    documents: Tuple[str, ...]
+    sources: Tuple[str, ...]
+    chosen_from: str
+
+
+@dataclass(frozen=True)
+class Story:
+    """Documents linked by shared near-duplicate paragraphs, with one canonical text."""
+
+    id: str
+    documents: Tuple[str, ...]
+    sources: Tuple[str, ...]
+    paragraphs: Tuple[StoryParagraph, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(p.text for p in self.paragraphs)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Counts of one run; ``seconds`` is the only field that varies between identical runs."""
+
+    documents: int = 0
+    paragraphs: int = 0
+    removals_by_rule: Tuple[Tuple[str, int], ...] = ()
+    duplicate_paragraphs: int = 0
+    clusters: int = 0
+    stories: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything ``dedupe.run`` returns."""
+
+    documents: Tuple[CleanedDocument, ...]
+    paragraphs: Tuple[Paragraph, ...]
+    matches: Tuple[Match, ...]
+    clusters: Tuple[Cluster, ...]
+    stories: Tuple[Story, ...]
+    report: Report = field(default_factory=Report)

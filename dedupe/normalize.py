@@ -1,0 +1,29 @@
+"""Normalisation for hashing only: outputs always keep the original text.
+
+>>> normalize_for_hashing("  \u201cHuawei\u2019s\u201d  5G \u2014 NEWS ")
+'"huawei\\'s" 5g - news'
+>>> tokens("The U.S. said: \u201cno-spy\u201d")
+['the', 'u', 's', 'said', 'no', 'spy']
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_QUOTES = {ord(c): '"' for c in "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033"}
+_QUOTES.update({ord(c): "'" for c in "\u2018\u2019\u201a\u201b\u2032\u0060\u00b4"})
+_QUOTES.update({ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
+_SPACE_RE = re.compile(r"\s+")
+# \w+ is the tokeniser of the ScrapingHub metric too: letters/digits of any script.
+_TOKEN_RE = re.compile(r"\w+")
+
+
+def normalize_for_hashing(text: str) -> str:
+    """NFKC, casefold, straight quotes and dashes, single spaces, stripped."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES)
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+def tokens(text: str) -> list:
+    """Word tokens of the normalised text (``\\w+`` runs)."""
+    return _TOKEN_RE.findall(normalize_for_hashing(text))
