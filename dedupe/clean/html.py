@@ -1,0 +1,377 @@
+"""HTML page -> main article text, with a reason for every block left out (bs4 + lxml).
+
+Method (no other extractor is called):
+
+1. *Walk*: one iterative pass over the parsed tree turns the page into a flat list of
+   blocks (the text of one block-level element: paragraph, heading, list item, cell ...).
+   Invisible subtrees (script, style, ``hidden``, ``display:none``) are skipped; each block
+   remembers its block-level ancestors and the boilerplate hints around it (``<nav>``,
+   ``<aside>``, class/id words such as ``comment``, ``share``, ``related``; see
+   ``STRUCTURAL_TAGS`` and ``HINT_RULES``) and how much of its text sits inside links.
+2. *Container*: every block gets a value (+length for prose-like text, -length for link
+   lists and hinted boilerplate, 0 for short neutral text); the block-level element whose
+   blocks sum to the highest value is the article container (a maximum-sum subtree: it
+   takes in all the prose it can while paying for the boilerplate it would swallow).
+3. *Blocks*: inside the container each block is kept or dropped by its own features
+   (hints below the container, link density, headline) and short blocks take the class of
+   their prose neighbours (jusText's context idea), so bylines, dates and "Advertisement"
+   at the edges go while subheadings between paragraphs stay.
+
+``html_to_blocks`` returns every block with its verdict (``reason`` is None for kept
+blocks); ``html_to_text`` joins the kept ones with blank lines.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
+
+from .stopwords import stopword_density
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------------------
+# Rules as data
+
+
+@dataclass(frozen=True)
+class HintRule:
+    """A class/id word pattern that marks boilerplate; ``strong`` rules win over positive hints."""
+
+    name: str
+    pattern: str
+    reason: str
+    strong: bool = True
+
+
+#: Subtrees never rendered as text.
+INVISIBLE_TAGS = frozenset(
+    "script style noscript template svg head iframe object embed canvas button select "
+    "input textarea option datalist map video audio source track picture img".split()
+)
+
+#: Page furniture by HTML5 semantics: boilerplate unless the container itself is one.
+STRUCTURAL_TAGS: Dict[str, str] = {
+    "nav": "navigation (<nav>)",
+    "header": "page or article header (<header>)",
+    "footer": "page or article footer (<footer>)",
+    "aside": "side content (<aside>)",
+    "menu": "menu (<menu>)",
+    "dialog": "dialog (<dialog>)",
+    "figure": "figure and its caption (<figure>)",
+    "figcaption": "caption (<figcaption>)",
+    "form": "form (<form>)",
+    "label": "form label (<label>)",
+}
+
+HINT_RULES: Tuple[HintRule, ...] = (
+    HintRule("comments", r"comments?|disqus|replies|respond", "reader comments"),
+    HintRule("share", r"share|sharing|sharebar|sharetools|social|socials|facebook|twitter|pinterest|whatsapp|linkedin|addthis|sociallinks", "share buttons / social links"),
+    HintRule("related", r"related|recirc|recirculation|more|moreon|morestories|recommended|recommendations?|outbrain|taboola|trending|popular|mostread|mostpopular|readmore|readnext|upnext|next", "links to other articles"),
+    HintRule("promo", r"promos?|promotion|newsletters?|subscribe|subscription|signup|paywall|cta|offer|membership|donate", "promotion / newsletter / subscription prompt"),
+    HintRule("ad", r"ads?|advert|adverts|advertisement|advertising|adslot|adunit|dfp|gpt|sponsored?|sponsors?|dotcom|adsense|taboola", "advertisement"),
+    HintRule("navigation", r"nav|navbar|navigation|menu|mainmenu|submenu|breadcrumbs?|pagination|pager|skip|skiplink|toc|jumplinks?", "site navigation"),
+    HintRule("page-furniture", r"footer|masthead|sidebar|rail|widgets?|modal|popup|overlay|cookie|cookies|gdpr|consent|banner|toolbar|tools", "page furniture"),
+    HintRule("meta", r"byline|bylines|author|authors|dateline|timestamp|date|published|updated|meta|metadata|tags?|topics?|keywords|categories|credit|credits|copyright", "article metadata", strong=False),
+    HintRule("media", r"caption|captions|figcaption|gallery|slideshow|slider|carousel|photo|image|video|player|media|embed", "media / caption", strong=False),
+    HintRule("header", r"header|hed|headline|title|kicker|eyebrow|dek", "headline area", strong=False),
+    HintRule("screen-reader", r"sronly|screenreader|visuallyhidden|offscreen|hidden|hide|hdn", "hidden helper text", strong=False),
+)
+#: Class/id words that mark the article body; they cancel the weak hints above.
+POSITIVE_HINT = re.compile(r"^(article|articles|body|content|entry|main|post|story|text|blog|prose|copy|richtext)$")
+
+_HINT_RES = tuple((rule, re.compile(r"^(?:%s)$" % rule.pattern)) for rule in HINT_RULES)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+")
+#: Fused class words ("screen-reader-text" -> "screenreadertext") checked by prefix too.
+_FUSED = (("sronly", "sr-only"), ("screenreader", "screen-reader"), ("visuallyhidden", "visually-hidden"))
+
+BLOCK_TAGS = frozenset(
+    """address article aside blockquote body center dd details dialog dir div dl dt fieldset
+    figcaption figure footer form frameset h1 h2 h3 h4 h5 h6 header hgroup hr html legend li
+    main menu nav ol p pre section summary table tbody td tfoot th thead tr ul caption label""".split()
+)
+HEADING_TAGS = frozenset("h2 h3 h4 h5 h6".split())
+#: Tags never chosen as "the article container" even when they win the sum (they are rows/cells).
+NON_CONTAINER_TAGS = frozenset("tr tbody thead tfoot li dt dd p h1 h2 h3 h4 h5 h6 pre".split())
+
+# --------------------------------------------------------------------------------------
+# Tuned constants
+
+#: A block with this share of its characters inside links is a link list / navigation item.
+MAX_LINK_DENSITY = 0.5  # menus and "related" lists sit at 0.8-1.0; prose with a few links below 0.2
+#: ... and for short blocks (< SHORT_WORDS words) a lower bar: one linked phrase in a teaser.
+MAX_LINK_DENSITY_SHORT = 0.34
+#: Blocks with fewer words than this are "short": judged by their neighbours, not alone.
+SHORT_WORDS = 10  # subheadings, captions, datelines, "Advertisement" are below it; prose is above
+#: A prose block ends like a sentence or carries function words.
+MIN_STOPWORD_DENSITY = 0.22  # running text in Latin-script languages sits at 0.3-0.5; lists/menus below 0.15
+_SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)\]]\s*$")
+_WS = re.compile(r"[ \t\r\f\v\n\u00a0\u200b]+")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_SKIP_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of the page: its text, tag, and the verdict (``reason`` None = kept)."""
+
+    index: int
+    text: str
+    tag: str
+    link_density: float
+    reason: Optional[str] = None
+
+    @property
+    def kept(self) -> bool:
+        return self.reason is None
+
+
+@dataclass
+class _Raw:
+    """A block while it is being judged (mutable scratch, never leaves this module)."""
+
+    text: str
+    tag: str
+    path: Tuple[int, ...]  # node ids of block-level ancestors, outermost first (incl. own element)
+    link_chars: int
+    hints: Tuple[Tuple[int, str], ...]  # (depth in path where the hinted element starts, reason)
+    words: int = 0
+    ld: float = 0.0
+    prose: bool = False
+
+
+# --------------------------------------------------------------------------------------
+# Walk
+
+
+def _hint_for(tag: Tag) -> Optional[str]:
+    """The boilerplate reason a tag's class/id words give, or None."""
+    attrs = tag.attrs
+    raw = attrs.get("class") or ()
+    if isinstance(raw, str):
+        raw = raw.split()
+    words = list(raw)
+    ident = attrs.get("id")
+    if isinstance(ident, str):
+        words.append(ident)
+    role = attrs.get("role")
+    if isinstance(role, str) and role in ("navigation", "banner", "contentinfo", "complementary", "dialog", "menu", "menubar"):
+        return "page furniture (role=%s)" % role
+    if not words:
+        return None
+    tokens: List[str] = []
+    for w in words:
+        fused = w.lower().replace("-", "").replace("_", "")
+        for key, label in _FUSED:
+            if fused.startswith(key):
+                return "hidden helper text (class %s)" % label
+        tokens.extend(t.lower() for t in _WORD_SPLIT.split(_CAMEL.sub(" ", w)) if t)
+    positive = any(POSITIVE_HINT.match(t) for t in tokens)
+    for i, t in enumerate(tokens):
+        if i and tokens[i - 1] in ("has", "no", "with", "without", "show", "is"):
+            continue  # state flags such as "has-sidebar", "no-comments"
+        for rule, rx in _HINT_RES:
+            if rx.match(t) and (rule.strong or not positive):
+                return "%s (class/id word %r)" % (rule.reason, t)
+    return None
+
+
+def _invisible(tag: Tag) -> bool:
+    attrs = tag.attrs
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return True
+    style = attrs.get("style")
+    return isinstance(style, str) and bool(_HIDDEN_STYLE.search(style))
+
+
+def _walk(root: Tag) -> List[_Raw]:
+    """Flatten the tree into blocks (iterative: some pages nest deeper than the recursion limit)."""
+    blocks: List[_Raw] = []
+    buf: List[str] = []
+    buf_link = [0]
+    path: List[int] = []
+    tags: List[str] = []
+    hints: List[Tuple[int, str]] = []
+    next_id = [0]
+
+    def flush() -> None:
+        text = _WS.sub(" ", "".join(buf)).strip() if buf else ""
+        if text:
+            blocks.append(_Raw(text, tags[-1] if tags else "", tuple(path), min(buf_link[0], len(text)), tuple(hints)))
+        buf.clear()
+        buf_link[0] = 0
+
+    in_link = 0
+    stack: List[Tuple[object, int]] = [(root, 0)]  # 0 = enter, 1 = leave, 2 = leave and pop a hint
+    while stack:
+        node, state = stack.pop()
+        if isinstance(node, NavigableString):
+            if not isinstance(node, _SKIP_STRINGS):
+                s = str(node)
+                buf.append(s)
+                if in_link:
+                    buf_link[0] += len(s.strip())
+            continue
+        if not isinstance(node, Tag):
+            continue
+        name = (node.name or "").lower()
+        if state:
+            if name in BLOCK_TAGS:
+                flush()
+                path.pop()
+                tags.pop()
+            elif name == "a":
+                in_link -= 1
+            if state == 2:
+                flush()  # a hinted inline element is a block of its own
+                hints.pop()
+            continue
+        if name in INVISIBLE_TAGS or _invisible(node):
+            continue
+        if name == "br":
+            buf.append("\n")
+            continue
+        reason = STRUCTURAL_TAGS.get(name) or _hint_for(node)
+        if name in ("html", "body", "main", "article"):
+            reason = None  # the page and its declared main content are never boilerplate by name
+        if reason or name in BLOCK_TAGS:
+            flush()
+        if reason:
+            hints.append((len(path), reason))
+        if name in BLOCK_TAGS:
+            path.append(next_id[0])
+            next_id[0] += 1
+            tags.append(name)
+        elif name == "a":
+            in_link += 1
+        stack.append((node, 2 if reason else 1))
+        stack.extend((c, 0) for c in reversed(node.contents))
+    flush()
+    return blocks
+
+
+# --------------------------------------------------------------------------------------
+# Judge
+
+
+def _features(b: _Raw) -> None:
+    b.words = len(b.text.split())
+    b.ld = b.link_chars / max(1, len(b.text))
+    b.prose = (
+        b.words >= SHORT_WORDS
+        and b.ld <= MAX_LINK_DENSITY
+        and (bool(_SENTENCE_END.search(b.text)) or stopword_density(b.text) >= MIN_STOPWORD_DENSITY)
+    )
+
+
+def _value(b: _Raw) -> float:
+    """What including this block in the container is worth (for the maximum-sum choice)."""
+    n = len(b.text)
+    if b.hints or b.ld > MAX_LINK_DENSITY:
+        return -float(n)
+    if b.prose:
+        return n * (1.0 - b.ld)
+    return 0.0
+
+
+def _choose_container(blocks: Sequence[_Raw], use_hints: bool) -> Tuple[Optional[int], float]:
+    """(node id, score) of the block-level element whose blocks sum to the highest value."""
+    score: Dict[int, float] = {}
+    depth: Dict[int, int] = {}
+    for b in blocks:
+        v = _value(b) if use_hints else (-float(len(b.text)) if b.ld > MAX_LINK_DENSITY else (len(b.text) if b.prose else 0.0))
+        if v == 0.0:
+            continue
+        for d, nid in enumerate(b.path):
+            score[nid] = score.get(nid, 0.0) + v
+            depth[nid] = d
+    own_tag = {}
+    for b in blocks:
+        if b.path:
+            own_tag.setdefault(b.path[-1], b.tag)
+    best, best_score = None, 0.0
+    for nid in sorted(score):  # document order; ties go to the inner (later-opened) element
+        if own_tag.get(nid) in NON_CONTAINER_TAGS:
+            continue
+        if score[nid] >= best_score and score[nid] > 0:
+            best, best_score = nid, score[nid]
+    return best, best_score
+
+
+def _judge(blocks: List[_Raw]) -> List[Optional[str]]:
+    for b in blocks:
+        _features(b)
+    container, _ = _choose_container(blocks, use_hints=True)
+    total_prose = sum(len(b.text) for b in blocks if b.prose)
+    in_container = [container is not None and container in b.path for b in blocks]
+    kept_prose = sum(len(b.text) for b, inside in zip(blocks, in_container) if inside and b.prose)
+    if container is None or kept_prose < 0.2 * total_prose:
+        # the hints hid the article (a wrapper with an unlucky class name): choose again without them
+        container, _ = _choose_container(blocks, use_hints=False)
+        in_container = [container is not None and container in b.path for b in blocks]
+    reasons: List[Optional[str]] = []
+    for b, inside in zip(blocks, in_container):
+        if not inside:
+            reasons.append("outside the article container")
+            continue
+        cdepth = b.path.index(container)
+        inner = [r for d, r in b.hints if d > cdepth]
+        if inner:
+            reasons.append(inner[-1])
+        elif b.tag == "h1":
+            reasons.append("headline (<h1>)")
+        elif b.ld > (MAX_LINK_DENSITY if b.words >= SHORT_WORDS else MAX_LINK_DENSITY_SHORT):
+            reasons.append("link list: %.0f%% of the text is links" % (100 * b.ld))
+        else:
+            reasons.append(None)
+    return _context(blocks, reasons)
+
+
+def _context(blocks: Sequence[_Raw], reasons: List[Optional[str]]) -> List[Optional[str]]:
+    """Short kept blocks stay only between prose (subheadings, short paragraphs), not at the edges."""
+    n = len(blocks)
+    alive = [i for i in range(n) if reasons[i] is None]
+    prose = [i for i in alive if blocks[i].prose]
+    if not prose:
+        return reasons
+    first, last = prose[0], prose[-1]
+    out = list(reasons)
+    for i in alive:
+        if blocks[i].prose:
+            continue
+        if i < first:
+            out[i] = "short text before the article body (byline, date, label)"
+        elif i > last:
+            out[i] = "short text after the article body (tags, credits, prompts)"
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# API
+
+
+def html_to_blocks(html: str) -> Tuple[Block, ...]:
+    """Every text block of the page in reading order, each with its verdict."""
+    if not html or not html.strip():
+        return ()
+    soup = BeautifulSoup(html, "lxml")
+    root = soup.body or soup
+    raw = _walk(root)
+    if not raw:
+        return ()
+    reasons = _judge(raw)
+    out = tuple(
+        Block(i, b.text, b.tag, round(b.ld, 3), r) for i, (b, r) in enumerate(zip(raw, reasons))
+    )
+    log.debug("html_to_blocks: %d blocks, %d kept", len(out), sum(b.kept for b in out))
+    return out
+
+
+def html_to_text(html: str) -> str:
+    """The main article text of an HTML page: kept blocks separated by blank lines."""
+    return "\n\n".join(b.text for b in html_to_blocks(html) if b.kept)
