@@ -1,0 +1,126 @@
+"""Canonical stage: clusters of near-duplicate paragraphs -> canonical paragraphs and stories.
+
+* A cluster is a connected component (of verified matches) with two or more paragraphs.
+  Its canonical paragraph follows ``Config.canonical_policy``: "longest" takes the most
+  complete variant (most shingles, then most characters, then the earliest);
+  "source-priority" takes the variant of the first listed source that carries one.
+* Documents are one story when they share at least ``story_min_shared`` clusters, or
+  when shared clusters make at least ``story_min_share`` of the smaller document's
+  paragraphs; stories are the connected components of that relation.
+* A story's text: the paragraphs of its most complete member in reading order, then every
+  other member's paragraphs that are not yet there, each inserted after the nearest
+  preceding paragraph of that member that is; every cluster appears once, as the
+  canonical variant among the story's members.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from .cluster import connected_components
+from .config import Config
+from .model import Cluster, Paragraph, Story, StoryParagraph
+
+
+def _best(candidates: Sequence[int], paragraphs: Sequence[Paragraph], sizes: Sequence[int], config: Config) -> int:
+    """Index of the canonical paragraph among candidate paragraph indices."""
+    if config.canonical_policy == "source-priority":
+        rank = {source: r for r, source in enumerate(config.source_priority)}
+        ranked = [i for i in candidates if paragraphs[i].source in rank]
+        if ranked:
+            best = min(rank[paragraphs[i].source] for i in ranked)
+            candidates = [i for i in ranked if rank[paragraphs[i].source] == best]
+    return min(candidates, key=lambda i: (-sizes[i], -len(paragraphs[i].text), i))
+
+
+def build_clusters(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: Sequence[int],
+                   config: Config) -> Tuple[List[Cluster], Dict[int, str]]:
+    """Clusters (two or more members) in order of their first paragraph, and paragraph -> cluster id."""
+    groups: Dict[int, List[int]] = defaultdict(list)
+    for i, label in enumerate(labels.tolist()):
+        groups[label].append(i)
+    clusters: List[Cluster] = []
+    cluster_of: Dict[int, str] = {}
+    for label in sorted(groups):
+        members = groups[label]
+        if len(members) < 2:
+            continue
+        cid = f"c{len(clusters) + 1:06d}"
+        clusters.append(Cluster(id=cid, members=tuple(members), canonical=_best(members, paragraphs, sizes, config)))
+        for i in members:
+            cluster_of[i] = cid
+    return clusters, cluster_of
+
+
+def _linked_documents(doc_ids: Sequence[str], paragraphs: Sequence[Paragraph], clusters: Sequence[Cluster],
+                      config: Config) -> np.ndarray:
+    """Story label (smallest document position) per document."""
+    position = {doc_id: k for k, doc_id in enumerate(doc_ids)}
+    n_paragraphs = defaultdict(int)
+    for p in paragraphs:
+        n_paragraphs[position[p.doc_id]] += 1
+    shared: Dict[Tuple[int, int], int] = defaultdict(int)
+    for cluster in clusters:
+        docs = sorted({position[paragraphs[i].doc_id] for i in cluster.members})
+        for x in range(len(docs)):
+            for y in range(x + 1, len(docs)):
+                shared[(docs[x], docs[y])] += 1
+    links = [
+        pair for pair, count in sorted(shared.items())
+        if count >= config.story_min_shared
+        or count >= config.story_min_share * min(n_paragraphs[pair[0]], n_paragraphs[pair[1]])
+    ]
+    return connected_components(len(doc_ids), np.array(links, dtype=np.int64).reshape(-1, 2))
+
+
+def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs: Sequence[Paragraph], sizes: Sequence[int],
+                  clusters: Sequence[Cluster], cluster_of: Dict[int, str], config: Config) -> List[Story]:
+    """Stories in order of their first document; every document is in exactly one story."""
+    labels = _linked_documents(doc_ids, paragraphs, clusters, config)
+    by_doc: Dict[str, List[int]] = defaultdict(list)
+    for i, p in enumerate(paragraphs):
+        by_doc[p.doc_id].append(i)
+    members_of: Dict[int, List[int]] = defaultdict(list)
+    for k, label in enumerate(labels.tolist()):
+        members_of[label].append(k)
+
+    stories: List[Story] = []
+    for label in sorted(members_of):
+        docs = [doc_ids[k] for k in members_of[label]]
+        key = lambda i: cluster_of.get(i, f"p{i}")  # noqa: E731 - one key per cluster or lone paragraph
+        base = max(docs, key=lambda d: (len(by_doc[d]), -docs.index(d)))
+        order = [key(i) for i in by_doc[base]]
+        carriers: Dict[str, List[int]] = defaultdict(list)
+        for doc in docs:
+            for i in by_doc[doc]:
+                carriers[key(i)].append(i)
+        placed = set(order)
+        for doc in docs:
+            if doc == base:
+                continue
+            anchor = -1
+            for i in by_doc[doc]:
+                k = key(i)
+                if k in placed:
+                    anchor = order.index(k)
+                    continue
+                anchor += 1
+                order.insert(anchor, k)
+                placed.add(k)
+        story_paragraphs = []
+        for k in order:
+            chosen = _best(carriers[k], paragraphs, sizes, config)
+            carrying_docs = tuple(sorted({paragraphs[i].doc_id for i in carriers[k]}, key=docs.index))
+            story_paragraphs.append(StoryParagraph(
+                text=paragraphs[chosen].text,
+                cluster=k if k.startswith("c") else None,
+                documents=carrying_docs,
+                sources=tuple(sorted({paragraphs[i].source for i in carriers[k]})),
+                chosen_from=paragraphs[chosen].doc_id,
+            ))
+        sources = tuple(sorted({doc_sources[k] for k in members_of[label]}))
+        stories.append(Story(id=f"s{len(stories) + 1:06d}", documents=tuple(docs), sources=sources,
+                             paragraphs=tuple(story_paragraphs)))
+    return stories

@@ -1,0 +1,138 @@
+"""Clean stage: scraped text (or HTML) -> kept lines + every removal with its rule.
+
+Order: HTML extraction (``kind="html"``), then per line the named rules of
+``dedupe.clean.rules``, the headline and related-articles rules, the lines this source
+repeats on its other pages (``dedupe.clean.learned``), and finally the content filter
+for naive scrapes (``dedupe.clean.content``).  The output has one paragraph per kept
+line, separated by a blank line.  Cleaning is idempotent and never adds text: the rules
+run to a fixed point and only ever drop whole lines.
+"""
+from __future__ import annotations
+
+from typing import FrozenSet, List, Optional, Sequence, Tuple
+
+from ..config import Config
+from ..model import CleanedDocument, Document, Removal
+from ..normalize import normalize_for_hashing, tokens
+from . import rules as R
+
+#: A line after a 'Related Articles' heading is a link title, not prose, when it has at
+#: most this many words and does not end like a sentence.  Link titles are headlines
+#: (rarely over 20 words); article paragraphs after such a block end in punctuation.
+LINK_TITLE_MAX_WORDS = 20
+#: How many lines from the top a repeated headline may be looked for (headline, dateline,
+#: byline, then the repeat).
+HEADLINE_LOOKAHEAD = 4
+_SENTENCE_END = tuple('.!?"\u201d\u2019)\u00bb')
+#: At most this many passes to the fixed point (each pass only removes lines).
+_MAX_PASSES = 5
+
+
+def split_lines(text: str) -> List[str]:
+    """Non-empty stripped lines, in order."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _is_link_title(line: str) -> bool:
+    return len(line.split()) <= LINK_TITLE_MAX_WORDS and not line.endswith(_SENTENCE_END)
+
+
+def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str], learned_note: str) -> List[Optional[R.Rule]]:
+    """One pass: the rule removing each line, or None to keep it."""
+    disabled = config.disabled_rules
+    verdicts: List[Optional[R.Rule]] = [R.match_line(line, disabled) for line in lines]
+
+    if R.REPEATED_HEADLINE.name not in disabled and lines:
+        head = normalize_for_hashing(lines[0])
+        for i in range(1, min(len(lines), HEADLINE_LOOKAHEAD + 1)):
+            if verdicts[i] is None and normalize_for_hashing(lines[i]) == head:
+                verdicts[i] = R.REPEATED_HEADLINE
+
+    if R.RELATED_ARTICLES.name not in disabled:
+        i = 0
+        while i < len(lines):
+            if R.RELATED_ARTICLES.pattern.fullmatch(lines[i]):
+                verdicts[i] = R.RELATED_ARTICLES
+                j = i + 1
+                while j < len(lines) and (verdicts[j] is not None or _is_link_title(lines[j])):
+                    verdicts[j] = verdicts[j] or R.RELATED_ARTICLES
+                    j += 1
+                # A heading followed by prose is a section title inside the article: keep its prose.
+                i = j
+            else:
+                i += 1
+
+    if learned and R.LEARNED.name not in disabled:
+        for i, line in enumerate(lines):
+            if verdicts[i] is None and normalize_for_hashing(line) in learned:
+                verdicts[i] = R.LEARNED
+
+    if config.content_filter and R.CONTENT.name not in disabled:
+        from .content import filter_lines  # local import keeps the optional stage optional
+
+        kept = [i for i, v in enumerate(verdicts) if v is None]
+        for i, reason in zip(kept, filter_lines([lines[i] for i in kept], config)):
+            if reason:
+                verdicts[i] = R.Rule(R.CONTENT.name, reason)
+    return verdicts
+
+
+def clean_lines(
+    lines: Sequence[str], config: Config, learned: FrozenSet[str] = frozenset(), learned_note: str = ""
+) -> Tuple[List[str], List[Removal]]:
+    """Kept lines and removals (with 1-based line numbers of the input lines)."""
+    positions = list(range(len(lines)))
+    current = list(lines)
+    removals: List[Removal] = []
+    for _ in range(_MAX_PASSES):
+        verdicts = _pass(current, config, learned, learned_note)
+        if not any(verdicts):
+            break
+        next_lines, next_pos = [], []
+        for pos, line, rule in zip(positions, current, verdicts):
+            if rule is None:
+                next_lines.append(line)
+                next_pos.append(pos)
+            else:
+                reason = learned_note if rule.name == R.LEARNED.name and learned_note else rule.reason
+                removals.append(Removal(rule=rule.name, text=line, where=f"line {pos + 1}", reason=reason))
+        current, positions = next_lines, next_pos
+    removals.sort(key=lambda r: int(r.where.split()[1]))
+    return current, removals
+
+
+def extract(document: Document) -> str:
+    """The document's text; HTML pages go through the HTML stage first."""
+    if document.kind == "html":
+        from .html import html_to_text
+
+        return html_to_text(document.text)
+    return document.text
+
+
+def clean_document(document: Document, config: Config, learned: FrozenSet[str] = frozenset(),
+                   learned_note: str = "", text: Optional[str] = None) -> CleanedDocument:
+    """Clean one document; ``text`` is its already extracted text, when the caller has it."""
+    lines = split_lines(extract(document) if text is None else text)
+    kept, removals = clean_lines(lines, config, learned, learned_note)
+    return CleanedDocument(document=document, text="\n\n".join(kept), removals=tuple(removals))
+
+
+def clean_and_explain(raw: str, config: Optional[Config] = None, kind: str = "text") -> Tuple[str, Tuple[Removal, ...]]:
+    """Clean one document's text and return it with every removal (rule, line, reason)."""
+    cleaned = clean_document(Document(id="-", source="-", text=raw, kind=kind), config or Config())
+    return cleaned.text, cleaned.removals
+
+
+def clean_text(raw: str, config: Optional[Config] = None) -> str:
+    """Scraper noise removed from one scraped article (plain text in, plain text out).
+
+    >>> clean_text("show image\\n\\nHuawei denies the claims.\\n\\nRelated Articles\\nMore on Huawei")
+    'Huawei denies the claims.'
+    """
+    return clean_and_explain(raw, config)[0]
+
+
+def count_words(text: str) -> int:
+    """Word tokens in a text (used for report figures)."""
+    return len(tokens(text))

@@ -1,0 +1,106 @@
+"""Named cleaning rules, kept as data: a name, a reason and a pattern.
+
+A line rule removes a whole line whose stripped text ``fullmatch``-es its pattern
+(case-insensitive unless the rule says otherwise).  Rules are deliberately anchored to
+the whole line so an article sentence that merely mentions an image, the news,
+sharing or reading is never touched: only lines that are *nothing but* the noise go.
+
+Two rules are predicates over the document, not single lines (``repeated-headline``,
+``related-articles``); they are implemented in ``dedupe.clean.cleaner`` and listed here
+so ``--explain`` and ``dedupe rules`` can name them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional, Pattern, Tuple
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One cleaning rule.  ``pattern`` is None for document-level rules."""
+
+    name: str
+    reason: str
+    pattern: Optional[Pattern[str]] = None
+
+
+def _rx(body: str, flags: int = re.IGNORECASE) -> Pattern[str]:
+    # Optional decoration around a noise line: bullets, pipes, arrows, brackets, colons.
+    return re.compile(r"[\s|•·»›>\-–—:\[\(]*(?:" + body + r")[\s|•·»›<:.…!\]\)]*", flags)
+
+
+_SHARE_WORD = (
+    r"share(?: this(?: article| story| post| page| video)?)?|share on \w+|share via \w+|tweet(?: this)?|"
+    r"e-?mail(?: this(?: article| story)?)?|print(?: this(?: article| story| page)?)?|copy link|comments?|"
+    r"facebook|twitter|x|linkedin|whatsapp|reddit|pinterest|telegram|messenger|flipboard|"
+    r"teilen|partager|compartir|condividi"
+)
+
+#: Line rules, tried in order; the first that matches names the removal.
+LINE_RULES: Tuple[Rule, ...] = (
+    Rule("show-image", "scraped image/gallery widget label, not text",
+         _rx(r"(?:show|view|hide|enlarge|open|expand|close)\s+(?:image|photo|picture|gallery|slideshow)s?|"
+             r"view gallery|\d+\s+(?:photos|images)|image \d+ of \d+")),
+    Rule("read-more-topic", "heading of a list of links to other articles",
+         _rx(r"read more on (?:this|these) (?:topics?|subjects?|stories)")),
+    Rule("more-news", "link to another article, prefixed 'More news:'",
+         _rx(r"more (?:news|stories)\s*:.*")),
+    Rule("file-photo-caption", "photo caption of a wire picture ('FILE PHOTO: ...')",
+         re.compile(r"\s*(?:FILE PHOTO|FILE PICTURE|REUTERS PHOTO)\s*[:\-–—].*|\s*FILE\s*[-–—]\s+.*\b(?:photo|file photo)\b.*")),
+    Rule("advertisement", "ad slot label",
+         _rx(r"advertisement|advertising|sponsored(?: content)?|ad|ads by \w+|anzeige|werbung|publicidad|"
+             r"publicité|pubblicità|reklame|story continues below(?: advertisement)?")),
+    Rule("share-prompt", "social share buttons",
+         _rx(r"(?:" + _SHARE_WORD + r")(?:[\s|/,•·]+(?:" + _SHARE_WORD + r"))*")),
+    Rule("newsletter-prompt", "newsletter sign-up prompt",
+         _rx(r"(?:sign up|subscribe|get|join|enter your e-?mail|register)\b.{0,120}?"
+             r"\b(?:newsletters?|inbox|e-?mail updates|daily briefing|bulletins?)\b.{0,80}")),
+    Rule("image-caption", "BBC-style caption label ('Image caption ...')",
+         _rx(r"(?:image|media|video) caption\b.*")),
+    Rule("image-copyright", "picture credit ('Image copyright ...')",
+         _rx(r"image (?:copyright|source)\b.*")),
+    Rule("photo-credit", "short photo credit ('Photo: AFP', 'Foto: dpa')",
+         _rx(r"(?:photo|photograph|picture|image|pic|foto|bild|crédit photo|credit|credits)s?\s*(?::|/|by\b|©)\s*"
+             r"[^.!?]{1,60}?(?:/\s*[^.!?]{1,40})?")),
+    Rule("most-popular", "list heading of site-wide popular links",
+         _rx(r"most (?:popular|read|viewed|shared|commented|watched)(?: (?:stories|articles|news|now|today))?|"
+             r"trending(?: now| stories)?|top stories|editor'?s picks|popular now|meistgelesen|les plus lus|lo más leído")),
+    Rule("read-more", "cross-link to another article ('Read more: ...')",
+         _rx(r"(?:read more|read also|also read|related|see also|more on this|lire aussi|à lire aussi|a lire aussi|"
+             r"lesen sie auch|mehr zum thema|lee también|leer más|lea también)\s*[:»>|].*|read more|continue reading|click here to read more")),
+    Rule("ui-label", "label of a page widget (video player, loader), not text",
+         _rx(r"scroll down for (?:video|more)|video loading|loading|watch(?: the)? video|play video|"
+             r"skip (?:to main )?(?:content|ad)|close|back to top|toggle navigation|menu")),
+)
+
+#: Document-level rules (implemented by the cleaner; listed for --explain).
+REPEATED_HEADLINE = Rule("repeated-headline", "headline printed twice at the top: the second copy goes")
+RELATED_ARTICLES = Rule(
+    "related-articles", "'Related Articles' heading and the list of link titles after it",
+    _rx(r"related (?:articles|stories|content|coverage|news|posts|links|reading|topics)|read next|"
+        r"you may also like|you might also like|more on this story|recommended(?: for you| stories)?|"
+        r"more from [\w\s]{1,40}|weitere artikel|articles liés|artículos relacionados|noticias relacionadas"),
+)
+LEARNED = Rule("learned-template", "line this source repeats on many of its own pages (site template)")
+CONTENT = Rule("low-content", "navigation or page chrome by its features (see dedupe.clean.content)")
+
+ALL_RULES: Tuple[Rule, ...] = LINE_RULES + (REPEATED_HEADLINE, RELATED_ARTICLES, LEARNED, CONTENT)
+RULES_BY_NAME = {rule.name: rule for rule in ALL_RULES}
+
+
+def match_line(line: str, disabled: Tuple[str, ...] = ()) -> Optional[Rule]:
+    """The first line rule whose pattern matches the whole (stripped) line, or None.
+
+    >>> match_line("show image").name
+    'show-image'
+    >>> match_line("The image shows the crew on the launch pad.") is None
+    True
+    """
+    text = line.strip()
+    if not text:
+        return None
+    for rule in LINE_RULES:
+        if rule.name not in disabled and rule.pattern.fullmatch(text):
+            return rule
+    return None

@@ -1,0 +1,207 @@
+"""Read stage: paths, stdin or Python objects -> ``Document`` stream.
+
+Formats by extension, each optionally gzipped (``.gz``):
+
+* ``.txt`` -- one article per file;
+* ``.html`` / ``.htm`` -- one page per file (``kind="html"``, cleaned by the HTML stage);
+* ``.jsonl`` -- one record per line; field names come from the Config
+  (``text_field``, ``id_field``, ``source_field``, ``url_field``, ``title_field``).
+
+Folders are walked recursively in sorted order; files with other extensions inside a
+folder are skipped (logged), a file named explicitly with another extension is an error.
+
+Document id: the file's path relative to the input argument it was found under (for a
+file argument: its name); for JSONL the record's id field, else ``<path>:<line>``.
+Document source (the outlet): the JSONL source field, else the URL's host (without
+``www.``), else the name of the folder that holds the file.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import sys
+import zlib
+from pathlib import Path
+from typing import Any, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from urllib.parse import urlsplit
+
+from .config import Config
+from .errors import InputError
+from .model import Document
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("txt", "html", "jsonl")
+_EXTENSIONS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
+
+
+def detect_format(path: Union[str, Path]) -> Optional[str]:
+    """Format of a path by its extension (``.gz`` looked through), or None."""
+    name = str(path).lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return _EXTENSIONS.get(os.path.splitext(name)[1])
+
+
+def sniff_format(text: str) -> str:
+    """Format of unnamed input (stdin): '<' starts HTML, '{' JSONL, anything else is text."""
+    head = text.lstrip()[:1]
+    return {"<": "html", "{": "jsonl"}.get(head, "txt")
+
+
+def url_host(url: Optional[str]) -> Optional[str]:
+    """Host of a URL without ``www.``, lower-cased; None when there is none.
+
+    >>> url_host("https://www.Reuters.com/article/x")
+    'reuters.com'
+    """
+    if not url:
+        return None
+    host = (urlsplit(url if "//" in url else "//" + url).hostname or "").lower()
+    if host.startswith("www."):
+        host = host[4:]
+    return host or None
+
+
+def decode(data: bytes, origin: str, config: Config) -> str:
+    """UTF-8 (a BOM is dropped); undecodable bytes are an InputError unless decode_errors='replace'."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        if config.decode_errors == "replace":
+            log.warning("%s: not valid UTF-8 at byte %d; undecodable bytes replaced by U+FFFD", origin, err.start)
+            return data.decode("utf-8-sig", errors="replace")
+        raise InputError(
+            f"{origin}: not valid UTF-8 at byte {err.start} (use --decode-errors replace to read it anyway)"
+        ) from None
+
+
+def read_bytes(path: Path, origin: str) -> bytes:
+    """The file's bytes, gunzipped when the name ends in .gz."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"{origin}: cannot read: {err.strerror or err}") from None
+    if str(path).lower().endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as err:
+            raise InputError(f"{origin}: not a valid gzip file: {err}") from None
+    return data
+
+
+def iter_files(paths: Iterable[str]) -> Iterator[Tuple[Path, str, str]]:
+    """(file, document id prefix, default source) for every input file, in stable order.
+
+    ``-`` yields (Path('-'), '-', 'stdin').
+    """
+    for arg in paths:
+        if arg == "-":
+            yield Path("-"), "-", "stdin"
+            continue
+        root = Path(arg)
+        if root.is_dir():
+            found = sorted(
+                (p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix()
+            )
+            for path in found:
+                if detect_format(path) is None:
+                    log.debug("%s: skipped (not .txt, .html, .htm or .jsonl)", path)
+                    continue
+                rel = path.relative_to(root).as_posix()
+                yield path, rel, path.parent.name if path.parent != root else root.resolve().name
+        elif root.is_file():
+            if detect_format(root) is None:
+                raise InputError(f"{arg}: unknown format (expected .txt, .html, .htm or .jsonl, optionally .gz)")
+            yield root, root.name, root.resolve().parent.name
+        elif root.exists():
+            raise InputError(f"{arg}: not a regular file or folder")
+        else:
+            raise InputError(f"{arg}: no such file or folder")
+
+
+def _jsonl_documents(text: str, origin: str, id_prefix: str, default_source: str, config: Config) -> Iterator[Document]:
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{origin}:{lineno}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{where}: a JSONL record must be an object, not {type(record).__name__}")
+        yield from_mapping(record, config, where, fallback_id=f"{id_prefix}:{lineno}", fallback_source=default_source)
+
+
+def from_mapping(
+    record: Mapping[str, Any],
+    config: Config,
+    where: str,
+    fallback_id: str,
+    fallback_source: str = "unknown",
+) -> Document:
+    """A Document from a dict-like record using the Config's field names."""
+    text = record.get(config.text_field)
+    if not isinstance(text, str):
+        problem = "has no" if text is None else "has a non-string"
+        raise InputError(f"{where}: record {problem} {config.text_field!r} field")
+
+    def opt(field: str) -> Optional[str]:
+        value = record.get(field)
+        return None if value is None else str(value)
+
+    url = opt(config.url_field)
+    doc_id = opt(config.id_field) or fallback_id
+    source = opt(config.source_field) or url_host(url) or fallback_source
+    kind = record.get("kind", "text")
+    if kind not in ("text", "html"):
+        raise InputError(f"{where}: 'kind' must be 'text' or 'html', not {kind!r}")
+    return Document(id=doc_id, source=source, text=text, url=url, title=opt(config.title_field), kind=kind, origin=where)
+
+
+def read_paths(paths: Iterable[str], config: Config, stdin_format: Optional[str] = None, stdin=None) -> Iterator[Document]:
+    """Documents from paths (files, folders, ``-``) in stable sorted order; ids must be unique."""
+    seen = {}
+    for path, rel, default_source in iter_files(paths):
+        if str(path) == "-":
+            origin = "<stdin>"
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            text = decode(stream.read(), origin, config)
+            fmt = stdin_format or sniff_format(text)
+        else:
+            origin = str(path)
+            text = decode(read_bytes(path, origin), origin, config)
+            fmt = detect_format(path)
+        if fmt == "jsonl":
+            docs: Iterable[Document] = _jsonl_documents(text, origin, rel, default_source, config)
+        else:
+            docs = [Document(id=rel, source=default_source, text=text, kind="html" if fmt == "html" else "text", origin=origin)]
+        for doc in docs:
+            if doc.id in seen:
+                raise InputError(f"{doc.origin}: document id {doc.id!r} already used by {seen[doc.id]}")
+            seen[doc.id] = doc.origin
+            yield doc
+
+
+def as_documents(items: Iterable[Union[Document, Mapping[str, Any]]], config: Config) -> Iterator[Document]:
+    """Library input: Documents pass through, dicts are converted; ids must be unique."""
+    seen = set()
+    for n, item in enumerate(items):
+        if isinstance(item, Document):
+            doc = item
+        elif isinstance(item, Mapping):
+            doc = from_mapping(item, config, where=f"item {n}", fallback_id=f"doc-{n}")
+        else:
+            raise InputError(f"item {n}: expected a Document or a dict, not {type(item).__name__}")
+        if doc.id in seen:
+            raise InputError(f"item {n}: document id {doc.id!r} is used twice")
+        seen.add(doc.id)
+        yield doc
+
+
+def list_inputs(paths: List[str]) -> List[str]:
+    """The input files as strings, for messages and hooks."""
+    return [str(p) for p, _, _ in iter_files(paths)]

@@ -1,0 +1,131 @@
+"""Write stage: a Result -> ``stories.jsonl``, ``documents.jsonl``, ``report.json`` in one folder.
+
+The folder is written completely or not at all: everything goes to a sibling temporary
+folder first, which then replaces the target by rename.  JSON is written with sorted
+keys and no platform-dependent formatting, so the same Result gives the same bytes
+(``report.json``'s ``seconds`` is the one field that differs between runs).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, Iterator, List, Tuple
+
+from .errors import OutputError
+from .model import Result
+
+FILES = ("stories.jsonl", "documents.jsonl", "report.json")
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def story_records(result: Result) -> Iterator[dict]:
+    """One JSON-ready dict per story."""
+    for story in result.stories:
+        yield {
+            "id": story.id,
+            "text": story.text,
+            "documents": list(story.documents),
+            "sources": list(story.sources),
+            "paragraphs": [
+                {"text": p.text, "cluster": p.cluster, "documents": list(p.documents), "sources": list(p.sources),
+                 "chosen_from": p.chosen_from}
+                for p in story.paragraphs
+            ],
+        }
+
+
+def document_records(result: Result) -> Iterator[dict]:
+    """One JSON-ready dict per input document: cleaned text, removals, duplicate links, story."""
+    paragraphs = result.paragraphs
+    cluster_of = {i: c.id for c in result.clusters for i in c.members}
+    links: Dict[int, List[Tuple[int, float, float]]] = defaultdict(list)
+    for m in result.matches:
+        links[m.a].append((m.b, m.jaccard, m.containment))
+        links[m.b].append((m.a, m.jaccard, m.containment))
+    story_of = {doc_id: s.id for s in result.stories for doc_id in s.documents}
+    by_doc: Dict[str, List[int]] = defaultdict(list)
+    for i, p in enumerate(paragraphs):
+        by_doc[p.doc_id].append(i)
+    for cleaned in result.documents:
+        doc = cleaned.document
+        yield {
+            "id": doc.id,
+            "source": doc.source,
+            "url": doc.url,
+            "title": doc.title,
+            "text": cleaned.text,
+            "story": story_of.get(doc.id),
+            "removed": [{"rule": r.rule, "text": r.text, "where": r.where, "reason": r.reason} for r in cleaned.removals],
+            "paragraphs": [
+                {
+                    "index": paragraphs[i].index,
+                    "cluster": cluster_of.get(i),
+                    "duplicate_of": [
+                        {"document": paragraphs[j].doc_id, "paragraph": paragraphs[j].index,
+                         "source": paragraphs[j].source, "jaccard": jac, "containment": con}
+                        for j, jac, con in sorted(links[i])
+                    ],
+                }
+                for i in by_doc[doc.id]
+            ],
+        }
+
+
+def report_record(result: Result) -> dict:
+    r = result.report
+    return {
+        "documents": r.documents,
+        "paragraphs": r.paragraphs,
+        "removals_by_rule": dict(r.removals_by_rule),
+        "removals": sum(n for _, n in r.removals_by_rule),
+        "duplicate_paragraphs": r.duplicate_paragraphs,
+        "clusters": r.clusters,
+        "stories": r.stories,
+        "bytes_in": r.bytes_in,
+        "bytes_out": r.bytes_out,
+        "seconds": r.seconds,
+    }
+
+
+def result_records(result: Result) -> Tuple[List[dict], List[dict], dict]:
+    """(stories, documents, report) as JSON-ready Python objects."""
+    return list(story_records(result)), list(document_records(result)), report_record(result)
+
+
+def write_output(result: Result, out_dir) -> Path:
+    """Write the three output files into ``out_dir`` atomically (all or nothing)."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder")
+    parent = out.resolve().parent
+    tmp = parent / f".{out.name}.tmp-{os.getpid()}"
+    old = parent / f".{out.name}.old-{os.getpid()}"
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        with open(tmp / "stories.jsonl", "w", encoding="utf-8", newline="\n") as f:
+            for rec in story_records(result):
+                f.write(_dumps(rec) + "\n")
+        with open(tmp / "documents.jsonl", "w", encoding="utf-8", newline="\n") as f:
+            for rec in document_records(result):
+                f.write(_dumps(rec) + "\n")
+        with open(tmp / "report.json", "w", encoding="utf-8", newline="\n") as f:
+            f.write(json.dumps(report_record(result), ensure_ascii=False, sort_keys=True, indent=2) + "\n")
+        if out.exists():
+            os.replace(out, old)
+        os.replace(tmp, out)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not out.exists():
+            os.replace(old, out)
+        raise OutputError(f"{out}: cannot write output: {err.strerror or err}") from None
+    shutil.rmtree(old, ignore_errors=True)
+    return out
