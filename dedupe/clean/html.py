@@ -70,7 +70,7 @@ STRUCTURAL_TAGS: Dict[str, str] = {
 
 HINT_RULES: Tuple[HintRule, ...] = (
     HintRule("comments", r"comments?|disqus|replies|respond", "reader comments"),
-    HintRule("share", r"share|sharing|sharebar|sharetools|social|socials|facebook|twitter|pinterest|whatsapp|linkedin|addthis|sociallinks", "share buttons / social links"),
+    HintRule("share", r"share|sharing|sharebar|sharetools|social|socials|addthis|sociallinks", "share buttons / social links"),
     HintRule("related", r"related|recirc|recirculation|more|moreon|morestories|recommended|recommendations?|outbrain|taboola|trending|popular|mostread|mostpopular|readmore|readnext|upnext|next", "links to other articles"),
     HintRule("promo", r"promos?|promotion|newsletters?|subscribe|subscription|signup|paywall|cta|offer|membership|donate", "promotion / newsletter / subscription prompt"),
     HintRule("ad", r"ads?|advert|adverts|advertisement|advertising|adslot|adunit|dfp|gpt|sponsored?|sponsors?|dotcom|adsense|taboola", "advertisement"),
@@ -108,8 +108,12 @@ MAX_LINK_DENSITY = 0.5  # menus and "related" lists sit at 0.8-1.0; prose with a
 MAX_LINK_DENSITY_SHORT = 0.34
 #: Blocks with fewer words than this are "short": judged by their neighbours, not alone.
 SHORT_WORDS = 10  # subheadings, captions, datelines, "Advertisement" are below it; prose is above
+#: A hinted element holding this share of the page's prose is a layout wrapper, not boilerplate.
+WRAPPER_PROSE_SHARE = 0.5  # an article is most of a page's prose; sidebars and comment-free furniture hold little
 #: A prose block ends like a sentence or carries function words.
 MIN_STOPWORD_DENSITY = 0.22  # running text in Latin-script languages sits at 0.3-0.5; lists/menus below 0.15
+#: A link-poor block this long is prose in any language (scripts without spaces or stopword lists too).
+LONG_CHARS = 200  # menus, captions and labels are far shorter; a two-sentence paragraph is longer
 _SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)\]]\s*$")
 _WS = re.compile(r"[ \t\r\f\v\n\u00a0\u200b]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -139,7 +143,7 @@ class _Raw:
     tag: str
     path: Tuple[int, ...]  # node ids of block-level ancestors, outermost first (incl. own element)
     link_chars: int
-    hints: Tuple[Tuple[int, str], ...]  # (depth in path where the hinted element starts, reason)
+    hints: Tuple[Tuple[int, int, str], ...]  # (depth in path where the hinted element starts, its id, reason)
     words: int = 0
     ld: float = 0.0
     prose: bool = False
@@ -196,7 +200,7 @@ def _walk(root: Tag) -> List[_Raw]:
     buf_link = [0]
     path: List[int] = []
     tags: List[str] = []
-    hints: List[Tuple[int, str]] = []
+    hints: List[Tuple[int, int, str]] = []
     next_id = [0]
 
     def flush() -> None:
@@ -242,7 +246,8 @@ def _walk(root: Tag) -> List[_Raw]:
         if reason or name in BLOCK_TAGS:
             flush()
         if reason:
-            hints.append((len(path), reason))
+            hints.append((len(path), next_id[0], reason))
+            next_id[0] += 1
         if name in BLOCK_TAGS:
             path.append(next_id[0])
             next_id[0] += 1
@@ -262,10 +267,9 @@ def _walk(root: Tag) -> List[_Raw]:
 def _features(b: _Raw) -> None:
     b.words = len(b.text.split())
     b.ld = b.link_chars / max(1, len(b.text))
-    b.prose = (
-        b.words >= SHORT_WORDS
-        and b.ld <= MAX_LINK_DENSITY
-        and (bool(_SENTENCE_END.search(b.text)) or stopword_density(b.text) >= MIN_STOPWORD_DENSITY)
+    b.prose = b.ld <= MAX_LINK_DENSITY and (
+        len(b.text) >= LONG_CHARS
+        or (b.words >= SHORT_WORDS and (bool(_SENTENCE_END.search(b.text)) or stopword_density(b.text) >= MIN_STOPWORD_DENSITY))
     )
 
 
@@ -303,9 +307,27 @@ def _choose_container(blocks: Sequence[_Raw], use_hints: bool) -> Tuple[Optional
     return best, best_score
 
 
+def _void_wrapper_hints(blocks: List[_Raw]) -> None:
+    """Drop hints of elements that hold most of the page's prose: layout wrappers ("content-sidebar-wrap")."""
+    total = sum(len(b.text) for b in blocks if b.prose)
+    inside: Dict[int, int] = {}
+    reason_of: Dict[int, str] = {}
+    for b in blocks:
+        for _, hid, r in b.hints:
+            reason_of[hid] = r
+            if b.prose:
+                inside[hid] = inside.get(hid, 0) + len(b.text)
+    void = {h for h, n in inside.items() if n >= WRAPPER_PROSE_SHARE * total and not reason_of[h].startswith("reader comments")}
+    if void:
+        for b in blocks:
+            if b.hints:
+                b.hints = tuple(h for h in b.hints if h[1] not in void)
+
+
 def _judge(blocks: List[_Raw]) -> List[Optional[str]]:
     for b in blocks:
         _features(b)
+    _void_wrapper_hints(blocks)
     container, _ = _choose_container(blocks, use_hints=True)
     total_prose = sum(len(b.text) for b in blocks if b.prose)
     in_container = [container is not None and container in b.path for b in blocks]
@@ -320,7 +342,7 @@ def _judge(blocks: List[_Raw]) -> List[Optional[str]]:
             reasons.append("outside the article container")
             continue
         cdepth = b.path.index(container)
-        inner = [r for d, r in b.hints if d > cdepth]
+        inner = [r for d, _, r in b.hints if d > cdepth]
         if inner:
             reasons.append(inner[-1])
         elif b.tag == "h1":
