@@ -30,6 +30,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
+from . import stopwords
 from .stopwords import stopword_density
 
 log = logging.getLogger(__name__)
@@ -110,10 +111,13 @@ MAX_LINK_DENSITY_SHORT = 0.34
 SHORT_WORDS = 10  # subheadings, captions, datelines, "Advertisement" are below it; prose is above
 #: A hinted element holding this share of the page's prose is a layout wrapper, not boilerplate.
 WRAPPER_PROSE_SHARE = 0.5  # an article is most of a page's prose; sidebars and comment-free furniture hold little
+#: A block this short equal to the page <title> or one of its " | "-separated parts is the headline repeated.
+TITLE_MAX_WORDS = 30  # headlines run 5-20 words; a paragraph quoting the whole title is longer
 #: A prose block ends like a sentence or carries function words.
 MIN_STOPWORD_DENSITY = 0.22  # running text in Latin-script languages sits at 0.3-0.5; lists/menus below 0.15
 #: A link-poor block this long is prose in any language (scripts without spaces or stopword lists too).
 LONG_CHARS = 200  # menus, captions and labels are far shorter; a two-sentence paragraph is longer
+_TITLE_SEP = re.compile(r"\s+[|\-\u2013\u2014:\u00bb\u00b7]\s+")
 _SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)\]]\s*$")
 _WS = re.compile(r"[ \t\r\f\v\n\u00a0\u200b]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -324,7 +328,30 @@ def _void_wrapper_hints(blocks: List[_Raw]) -> None:
                 b.hints = tuple(h for h in b.hints if h[1] not in void)
 
 
-def _judge(blocks: List[_Raw]) -> List[Optional[str]]:
+def _title_key(text: str) -> str:
+    return " ".join(stopwords.words(text))
+
+
+def _page_titles(soup: BeautifulSoup) -> Tuple[str, ...]:
+    """The page's own titles (<title>, og:title, twitter:title) as word keys, for spotting the repeated headline."""
+    found = []
+    if soup.title and soup.title.string:
+        found.append(str(soup.title.string))
+    for meta in soup.find_all("meta"):
+        key = meta.get("property") or meta.get("name")
+        if key in ("og:title", "twitter:title") and isinstance(meta.get("content"), str):
+            found.append(meta["content"])
+    parts = [p for t in found for p in (t, *_TITLE_SEP.split(t))]
+    return tuple(sorted({k for k in map(_title_key, parts) if len(k.split()) >= 2}))
+
+
+def _is_title(b: _Raw, titles: Sequence[str]) -> bool:
+    if b.words > TITLE_MAX_WORDS or not titles:
+        return False
+    return _title_key(b.text) in titles
+
+
+def _judge(blocks: List[_Raw], titles: Sequence[str] = ()) -> List[Optional[str]]:
     for b in blocks:
         _features(b)
     _void_wrapper_hints(blocks)
@@ -347,6 +374,8 @@ def _judge(blocks: List[_Raw]) -> List[Optional[str]]:
             reasons.append(inner[-1])
         elif b.tag == "h1":
             reasons.append("headline (<h1>)")
+        elif _is_title(b, titles):
+            reasons.append("headline (repeats the page title)")
         elif b.ld > (MAX_LINK_DENSITY if b.words >= SHORT_WORDS else MAX_LINK_DENSITY_SHORT):
             reasons.append("link list: %.0f%% of the text is links" % (100 * b.ld))
         else:
@@ -386,7 +415,7 @@ def html_to_blocks(html: str) -> Tuple[Block, ...]:
     raw = _walk(root)
     if not raw:
         return ()
-    reasons = _judge(raw)
+    reasons = _judge(raw, _page_titles(soup))
     out = tuple(
         Block(i, b.text, b.tag, round(b.ld, 3), r) for i, (b, r) in enumerate(zip(raw, reasons))
     )
