@@ -1,0 +1,185 @@
+"""LSH banding of MinHash signatures into candidate pairs, and exact verification.
+
+Banding follows datasketch's MinHashLSH (``bands`` bands of ``rows`` consecutive hash
+values; two signatures are candidates when any band is identical), but groups a whole
+batch with one numpy sort per band instead of a dict insert per paragraph.  Candidates
+are then checked on the real shingle sets, so LSH only decides what is compared, never
+what is merged.
+
+>>> import numpy as np
+>>> from dedupe.config import Config
+>>> cfg = Config(num_perm=4, bands=2, rows=2)
+>>> sigs = np.array([[1, 2, 3, 4], [1, 2, 9, 9], [5, 6, 7, 8]], dtype=np.uint32)
+>>> candidate_pairs(sigs, cfg).tolist()
+[[0, 1]]
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from .config import Config
+from .model import Match
+
+log = logging.getLogger(__name__)
+
+__all__ = ["candidate_pairs", "verify"]
+
+_U64 = np.uint64
+#: Odd 64-bit multiplier folding a band's values into one key (a collision only adds a
+#: candidate, which verification then rejects; it never loses one).
+_BAND_MULT = 0x9E3779B97F4A7C15
+#: Deduplicate the accumulated pair keys once they exceed this many (plus the size of the
+#: last deduplicated set): bounds memory at a few hundred MB on 1M paragraphs.
+_PAIR_FLUSH = 1 << 24
+#: Pairs verified per chunk: the gathered shingle arrays of 256k pairs (~100 shingles
+#: each) stay around 200 MB.
+_VERIFY_CHUNK = 1 << 18
+#: Digits kept in Match floats, so output is byte-stable across platforms.
+_DIGITS = 4
+
+
+def _band_keys(band: np.ndarray) -> np.ndarray:
+    """One uint64 key per row of a (count x rows) uint32 band (exact when rows <= 2)."""
+    if band.shape[1] == 1:
+        return band[:, 0].astype(_U64)
+    if band.shape[1] == 2:
+        return (band[:, 0].astype(_U64) << _U64(32)) | band[:, 1].astype(_U64)
+    # MinHash values are already uniformly mixed, so a polynomial fold needs no finaliser.
+    key = band[:, 0].astype(_U64)
+    for col in range(1, band.shape[1]):
+        key = key * _U64(_BAND_MULT) + band[:, col].astype(_U64)
+    return key
+
+
+def _bucket_pairs(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """All pairs of ``ids`` sharing a key, encoded ``lo * 2**32 + hi`` (int64).
+
+    Sorts the keys; every run of equal keys of length g gives its g*(g-1)/2 pairs,
+    generated with repeat/arange arithmetic rather than a Python loop.
+    """
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    same = sk[1:] == sk[:-1]
+    if not same.any():
+        return np.zeros(0, np.int64)
+    # Run boundaries of equal keys, runs of length >= 2 only.
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    lengths = np.diff(np.append(starts, sk.size))
+    keep = lengths >= 2
+    starts, lengths = starts[keep], lengths[keep]
+    # Position p inside a run of length g starting at s pairs with p+1 .. s+g-1.
+    pos = np.repeat(starts, lengths) + (
+        np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    )
+    run_end = np.repeat(starts + lengths, lengths)
+    partners = run_end - pos - 1
+    first = np.repeat(pos, partners)
+    total = int(partners.sum())
+    second = first + 1 + (np.arange(total) - np.repeat(np.cumsum(partners) - partners, partners))
+    u, v = ids[order[first]], ids[order[second]]
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    return (lo << 32) | hi
+
+
+def candidate_pairs(sigs: np.ndarray, config: Config) -> np.ndarray:
+    """Pairs (i, j), i < j, whose signatures agree on at least one LSH band.
+
+    ``config.bands`` bands of ``config.rows`` columns (the first bands*rows columns).
+    Rows that are all 0xFFFFFFFF (paragraphs without tokens) never pair.  Returns a
+    unique, sorted int64 array of shape (k, 2).
+    """
+    sigs = np.asarray(sigs)
+    if sigs.ndim != 2 or sigs.shape[1] < config.bands * config.rows:
+        raise ValueError(
+            f"signatures must be 2-D with at least {config.bands * config.rows} columns, got shape {sigs.shape}"
+        )
+    ids = np.flatnonzero(~(sigs == np.uint32(0xFFFFFFFF)).all(axis=1)).astype(np.int64)
+    live = sigs[ids]
+    done = np.zeros(0, np.int64)
+    pending: list[np.ndarray] = []
+    pending_size = 0
+    for band in range(config.bands):
+        cols = live[:, band * config.rows : (band + 1) * config.rows]
+        found = _bucket_pairs(_band_keys(cols), ids)
+        if found.size:
+            pending.append(found)
+            pending_size += found.size
+        if pending_size > _PAIR_FLUSH + done.size:
+            done = np.unique(np.concatenate([done] + pending))
+            pending, pending_size = [], 0
+    if pending:
+        done = np.unique(np.concatenate([done] + pending))
+    log.debug("%d candidate pairs from %d signatures", done.size, sigs.shape[0])
+    return np.stack([done >> 32, done & 0xFFFFFFFF], axis=1).astype(np.int64)
+
+
+def _flat_sets(hash_sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenated sets (uint64) and their offsets."""
+    lengths = np.fromiter((len(s) for s in hash_sets), dtype=np.int64, count=len(hash_sets))
+    offsets = np.zeros(len(hash_sets) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if not len(hash_sets):
+        return np.zeros(0, _U64), offsets
+    values = np.concatenate([np.asarray(s, dtype=np.uint32) for s in hash_sets]).astype(_U64)
+    return values, offsets
+
+
+def _gather(values: np.ndarray, offsets: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Keys ``k * 2**32 + value`` of the sets of ``nodes`` (k = position in ``nodes``),
+    ascending when every set is sorted."""
+    lengths = offsets[nodes + 1] - offsets[nodes]
+    total = int(lengths.sum())
+    idx = np.repeat(offsets[nodes] - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
+    owner = np.repeat(np.arange(nodes.size, dtype=_U64), lengths)
+    return (owner << _U64(32)) | values[idx]
+
+
+def _intersections(values: np.ndarray, offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """|A ∩ B| for every pair, by binary search of A's keys among B's (no sort needed)."""
+    a_keys = _gather(values, offsets, pairs[:, 0])
+    b_keys = _gather(values, offsets, pairs[:, 1])
+    if not b_keys.size:
+        return np.zeros(len(pairs), np.int64)
+    at = np.searchsorted(b_keys, a_keys)
+    hit = b_keys[np.minimum(at, b_keys.size - 1)] == a_keys
+    return np.bincount((a_keys[hit] >> _U64(32)).astype(np.int64), minlength=len(pairs))
+
+
+def verify(pairs: np.ndarray, hash_sets: Sequence[np.ndarray], config: Config) -> list[Match]:
+    """Keep the candidate pairs that are near-duplicates on their exact shingle sets.
+
+    A pair is kept when Jaccard >= ``config.jaccard_threshold``, or when containment
+    (|A ∩ B| / min(|A|, |B|)) >= ``config.containment_threshold`` and the smaller set
+    has at least ``config.min_containment_shingles`` shingles.  Sets must be sorted and
+    unique (as ``fingerprint`` makes them).  Returned sorted by (a, b), floats rounded
+    to 4 decimals.
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if not pairs.size:
+        return []
+    if pairs.min() < 0 or pairs.max() >= len(hash_sets):
+        raise ValueError(f"pair index out of range for {len(hash_sets)} shingle sets")
+    pairs = np.unique(np.sort(pairs, axis=1), axis=0)
+    values, offsets = _flat_sets(hash_sets)
+    sizes = np.diff(offsets)
+    kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for lo in range(0, len(pairs), _VERIFY_CHUNK):
+        chunk = pairs[lo : lo + _VERIFY_CHUNK]
+        inter = _intersections(values, offsets, chunk)
+        size_a, size_b = sizes[chunk[:, 0]], sizes[chunk[:, 1]]
+        union = size_a + size_b - inter
+        smaller = np.minimum(size_a, size_b)
+        jac = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+        con = np.where(smaller > 0, inter / np.maximum(smaller, 1), 0.0)
+        ok = (jac >= config.jaccard_threshold) | (
+            (con >= config.containment_threshold) & (smaller >= config.min_containment_shingles)
+        )
+        kept.append((chunk[ok], np.round(jac[ok], _DIGITS), np.round(con[ok], _DIGITS)))
+    return [
+        Match(a=a, b=b, jaccard=j, containment=c)
+        for ab, jac, con in kept
+        for (a, b), j, c in zip(ab.tolist(), jac.tolist(), con.tolist())
+    ]
