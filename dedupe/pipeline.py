@@ -35,16 +35,16 @@ def clean_documents(docs: Sequence[Document], config: Config, progress: Progress
     """Clean every document, learning each source's template lines from all of its documents first."""
     extracted = []
     for n, doc in enumerate(docs, 1):
-        extracted.append(split_lines(extract(doc)))
+        extracted.append(extract(doc))
         progress("extract", n, len(docs))
-    learned = learn_templates(((doc.source, lines) for doc, lines in zip(docs, extracted)), config)
+    learned = learn_templates(((doc.source, split_lines(text)) for doc, text in zip(docs, extracted)), config)
     for source, (lines, pages) in learned.items():
         log.info("source %s: %d template lines learned from %d pages", source, len(lines), pages)
     cleaned = []
-    for n, (doc, lines) in enumerate(zip(docs, extracted), 1):
+    for n, (doc, text) in enumerate(zip(docs, extracted), 1):
         template, pages = learned.get(doc.source, (frozenset(), 0))
         note = f"line repeated on many of the {pages} pages of source {doc.source!r} (site template)"
-        cleaned.append(clean_document(doc, config, template, note, text="\n".join(lines)))
+        cleaned.append(clean_document(doc, config, template, note, text=text))
         progress("clean", n, len(docs))
     return cleaned
 

@@ -33,6 +33,12 @@ def split_lines(text: str) -> List[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def numbered_lines(text: str) -> Tuple[List[str], List[int]]:
+    """Non-empty stripped lines and their 1-based line numbers in ``text``."""
+    pairs = [(line.strip(), n) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
 def _is_link_title(line: str) -> bool:
     return len(line.split()) <= LINK_TITLE_MAX_WORDS and not line.endswith(_SENTENCE_END)
 
@@ -78,10 +84,11 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str], learned
 
 
 def clean_lines(
-    lines: Sequence[str], config: Config, learned: FrozenSet[str] = frozenset(), learned_note: str = ""
+    lines: Sequence[str], config: Config, learned: FrozenSet[str] = frozenset(), learned_note: str = "",
+    numbers: Optional[Sequence[int]] = None,
 ) -> Tuple[List[str], List[Removal]]:
-    """Kept lines and removals (with 1-based line numbers of the input lines)."""
-    positions = list(range(len(lines)))
+    """Kept lines and removals; ``where`` is ``line N`` with N from ``numbers`` (default: 1, 2, ...)."""
+    positions = list(numbers) if numbers is not None else list(range(1, len(lines) + 1))
     current = list(lines)
     removals: List[Removal] = []
     for _ in range(_MAX_PASSES):
@@ -95,7 +102,7 @@ def clean_lines(
                 next_pos.append(pos)
             else:
                 reason = learned_note if rule.name == R.LEARNED.name and learned_note else rule.reason
-                removals.append(Removal(rule=rule.name, text=line, where=f"line {pos + 1}", reason=reason))
+                removals.append(Removal(rule=rule.name, text=line, where=f"line {pos}", reason=reason))
         current, positions = next_lines, next_pos
     removals.sort(key=lambda r: int(r.where.split()[1]))
     return current, removals
@@ -113,8 +120,8 @@ def extract(document: Document) -> str:
 def clean_document(document: Document, config: Config, learned: FrozenSet[str] = frozenset(),
                    learned_note: str = "", text: Optional[str] = None) -> CleanedDocument:
     """Clean one document; ``text`` is its already extracted text, when the caller has it."""
-    lines = split_lines(extract(document) if text is None else text)
-    kept, removals = clean_lines(lines, config, learned, learned_note)
+    lines, numbers = numbered_lines(extract(document) if text is None else text)
+    kept, removals = clean_lines(lines, config, learned, learned_note, numbers)
     return CleanedDocument(document=document, text="\n\n".join(kept), removals=tuple(removals))
 
 
