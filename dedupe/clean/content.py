@@ -21,7 +21,7 @@ Recall matters more than precision here: every decision errs towards keeping tex
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence, Tuple
 
 from .stopwords import stopword_density, words
@@ -37,6 +37,12 @@ PROSE_MIN_CHARS = 160  # teaser headlines stay below; two sentences are above
 PROSE_MIN_STOPWORDS = 0.2  # running text 0.3-0.5; headline/menu lists below 0.15
 #: What a non-prose line costs inside the article span (in characters of prose).
 SHORT_COST = 40.0  # ~ half a sentence: a subheading or a caption inside an article is bridged
+#: Chrome patterns (copyright, cookie notice, dates) only judge lines shorter than this.
+CHROME_MAX_WORDS = 60  # cookie banners run to 50 words; an article paragraph mentioning cookies and privacy is usually longer
+#: The comments marker counts only after this much prose (a "Comments" menu item at the top is not one).
+COMMENTS_AFTER_PROSE = 600  # a lede paragraph or two; teaser strips before the article rarely reach it
+#: This many consecutive lines that all occur elsewhere on the page are a template block shown twice.
+REPEAT_RUN = 3  # a sidebar or teaser list repeats as a group; an article repeats at most a line (pull quote)
 #: A further span is kept when it is worth this share of the best one.
 SECOND_SPAN_SHARE = 0.35  # an article split by a gallery keeps both halves; teaser strips are smaller
 #: ... and at least this much prose on its own.
@@ -46,10 +52,15 @@ LABEL_RUN = 3  # subheading + dateline is two; menus and share bars are longer
 #: Short lines in a run read like text when this share of them end like sentences or are wordy.
 RUN_TEXT_SHARE = 0.5
 
-_SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)\]]$")
+#: Ends like a sentence: . ! ? … possibly followed by closing quotes/brackets (not ":" - headlines use it).
+#: A short line like "167 comments" / "Leave a Reply" after the article opens the comments.
+_COMMENTS = re.compile(r"\b(comments?|leave a reply|reply|replies|responses|discussion|kommentare?|commentaires?|comentarios?|commenti|comentários|reacties|reageer)\b", re.I)
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _CHROME = (
     ("copyright", re.compile(r"(©|\(c\)\s*\d{4}|copyright\b|all rights reserved|alle rechte vorbehalten|tous droits réservés|todos los derechos reservados)", re.I)),
     ("date or time alone", re.compile(r"^[\W\d_]*(\d{1,4}[./:\-]\d{1,2}([./:\-]\d{1,4})?|(\d{1,2}\s+)?[A-Za-zéûä]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[A-Za-zéûä]{3,9}\.?\s+\d{4})([\sT,at]*\d{1,2}[:.h]\d{2}(\s*[ap]\.?m\.?)?)?\s*(\w{2,4})?[\W\d_]*$", re.I)),
+    ("relative time", re.compile(r"^\W*(updated\s+|posted\s+|published\s+)?(\d+\s*(s|m|h|d|w|mins?|minutes?|hrs?|hours?|days?|weeks?|months?|years?)\s+ago|vor\s+\d+\s+\w+|il y a\s+\d+\s+\w+|hace\s+\d+\s+\w+|há\s+\d+\s+\w+)\b", re.I)),
+    ("cookie notice", re.compile(r"\b(this|our)\s+(web\s?)?site\b.*\bcookies?\b|\bcookies?\b.*\b(this|our)\s+(web\s?)?site\b|\b(we|site|website|page)\s+(use|uses|verwendet|nutzt|utilise|utiliza|usa)\b.{0,30}\bcookies?\b|\bcookie\s+(policy|settings|preferences|consent|richtlinie)\b|\baccept\s+(all\s+)?cookies\b|\bnecessary\s+cookies\b", re.I)),
     ("counter", re.compile(r"^\d[\d,.]*\s*[kKmM]?\s*(comments?|shares?|views?|likes?|replies|kommentare|commentaires|comentarios)?$", re.I)),
     ("separator list", re.compile(r"^[^.!?]*(\s[|•·/]\s[^.!?]*){2,}$")),
 )
@@ -74,7 +85,7 @@ def line_features(line: str) -> LineFeatures:
     toks = words(text)
     sw = stopword_density(text) if toks else 0.0
     end = bool(_SENTENCE_END.search(text))
-    chrome = next((name for name, rx in _CHROME if rx.search(text)), None) if n_words < PROSE_MIN_WORDS * 2 else None
+    chrome = next((name for name, rx in _CHROME if rx.search(text)), None) if n_words < CHROME_MAX_WORDS else None
     prose = chrome is None and (
         len(text) >= PROSE_MIN_CHARS
         or (n_words >= PROSE_MIN_WORDS and (end or sw >= PROSE_MIN_STOPWORDS))
@@ -83,7 +94,9 @@ def line_features(line: str) -> LineFeatures:
 
 
 def _value(f: LineFeatures) -> float:
-    return float(f.chars) if f.prose else -SHORT_COST
+    if f.prose:
+        return float(f.chars)
+    return -SHORT_COST
 
 
 def _best_span(values: Sequence[float], lo: int, hi: int) -> Tuple[float, int, int]:
@@ -122,6 +135,37 @@ def _texty(f: LineFeatures) -> bool:
     return f.sentence_end or f.stopwords >= PROSE_MIN_STOPWORDS
 
 
+def _comment_barrier(lines: Sequence[str], feats: Sequence[LineFeatures]) -> Optional[int]:
+    """Index of the line that opens the reader comments after the article, if any."""
+    prose = 0
+    for i, (line, f) in enumerate(zip(lines, feats)):
+        if f.prose:
+            prose += f.chars
+        elif prose >= COMMENTS_AFTER_PROSE and f.words <= 6 and _COMMENTS.search(line):
+            return i
+    return None
+
+
+def _repeated(lines: Sequence[str]) -> List[bool]:
+    """Lines in runs of lines that occur more than once on the page (template rendered twice)."""
+    seen: dict = {}
+    keys = [" ".join(words(l)) for l in lines]
+    for k in keys:
+        seen[k] = seen.get(k, 0) + 1
+    rep = [bool(k) and seen[k] > 1 for k in keys]
+    # only runs of repeated lines: a template block rendered twice, not a recipe line used twice
+    out = [False] * len(rep)
+    i = 0
+    while i < len(rep):
+        j = i
+        while j < len(rep) and rep[j]:
+            j += 1
+        if j - i >= REPEAT_RUN:
+            out[i:j] = [True] * (j - i)
+        i = max(j, i + 1)
+    return out
+
+
 def filter_lines(lines: Sequence[str], config: object = None) -> List[Optional[str]]:
     """Per line: None to keep it, or why it is navigation / page chrome.
 
@@ -131,11 +175,19 @@ def filter_lines(lines: Sequence[str], config: object = None) -> List[Optional[s
     feats = [line_features(l) for l in lines]
     if not feats:
         return []
+    for i, rep in enumerate(_repeated(lines)):
+        if rep and feats[i].prose:
+            feats[i] = replace(feats[i], prose=False, chrome="prose line printed twice on the page (teaser / template)")
     values = [_value(f) for f in feats]
+    barrier = _comment_barrier(lines, feats)
+    if barrier is not None:
+        values[barrier:] = [-SHORT_COST] * (len(values) - barrier)
     spans = _spans(values)
     if not spans:
         return [None] * len(lines)  # no prose anywhere: nothing to anchor on, keep all (recall first)
     out: List[Optional[str]] = ["outside the article text: menu, teaser or footer region"] * len(lines)
+    if barrier is not None:
+        out[barrier:] = ["reader comments (after %r)" % lines[barrier][:40]] * (len(lines) - barrier)
     for s, e in spans:
         i = s
         while i < e:
