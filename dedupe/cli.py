@@ -126,7 +126,7 @@ def _input_options(f):
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Output folder (replaced atomically).")
+@click.option("-o", "--out", required=True, type=click.Path(), help="Output folder (replaced atomically).")
 @_input_options
 @click.option("--shingle-size", type=click.IntRange(1), help="Word n-gram size [3].")
 @click.option("--num-perm", type=click.IntRange(1), help="MinHash permutations [128].")

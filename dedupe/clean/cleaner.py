@@ -23,6 +23,9 @@ LINK_TITLE_MAX_WORDS = 20
 #: How many lines from the top a repeated headline may be looked for (headline, dateline,
 #: byline, then the repeat).
 HEADLINE_LOOKAHEAD = 4
+#: The first line left by the rules is kept as the headline when it has at most this many
+#: words (headlines run 5-20 words; a longer first line is judged like any other).
+HEADLINE_MAX_WORDS = 25
 _SENTENCE_END = tuple('.!?"\u201d\u2019)\u00bb')
 #: At most this many passes to the fixed point (each pass only removes lines).
 _MAX_PASSES = 5
@@ -54,14 +57,16 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str], learned
             if verdicts[i] is None and normalize_for_hashing(lines[i]) == head:
                 verdicts[i] = R.REPEATED_HEADLINE
 
-    if R.RELATED_ARTICLES.name not in disabled:
+    for heading in R.LINK_LIST_HEADINGS:
+        if heading.name in disabled:
+            continue
         i = 0
         while i < len(lines):
-            if R.RELATED_ARTICLES.pattern.fullmatch(lines[i]):
-                verdicts[i] = R.RELATED_ARTICLES
+            if verdicts[i] in (None, heading) and heading.pattern.fullmatch(lines[i]):
+                verdicts[i] = heading
                 j = i + 1
                 while j < len(lines) and (verdicts[j] is not None or _is_link_title(lines[j])):
-                    verdicts[j] = verdicts[j] or R.RELATED_ARTICLES
+                    verdicts[j] = verdicts[j] or heading
                     j += 1
                 # A heading followed by prose is a section title inside the article: keep its prose.
                 i = j
@@ -77,7 +82,11 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str], learned
         from .content import filter_lines  # local import keeps the optional stage optional
 
         kept = [i for i, v in enumerate(verdicts) if v is None]
-        for i, reason in zip(kept, filter_lines([lines[i] for i in kept], config)):
+        reasons = filter_lines([lines[i] for i in kept], config)
+        # The headline (first line left by the rules) is article text, however short.
+        if kept and len(lines[kept[0]].split()) <= HEADLINE_MAX_WORDS:
+            reasons[0] = None
+        for i, reason in zip(kept, reasons):
             if reason:
                 verdicts[i] = R.Rule(R.CONTENT.name, reason)
     return verdicts

@@ -5,8 +5,8 @@ A line rule removes a whole line whose stripped text ``fullmatch``-es its patter
 the whole line so an article sentence that merely mentions an image, the news,
 sharing or reading is never touched: only lines that are *nothing but* the noise go.
 
-Two rules are predicates over the document, not single lines (``repeated-headline``,
-``related-articles``); they are implemented in ``dedupe.clean.cleaner`` and listed here
+Three rules are predicates over the document, not single lines (``repeated-headline``,
+and the link-list headings ``related-articles`` and ``most-popular``); they are implemented in ``dedupe.clean.cleaner`` and listed here
 so ``--explain`` and ``dedupe rules`` can name them.
 """
 from __future__ import annotations
@@ -59,13 +59,10 @@ LINE_RULES: Tuple[Rule, ...] = (
     Rule("image-caption", "BBC-style caption label ('Image caption ...')",
          _rx(r"(?:image|media|video) caption\b.*")),
     Rule("image-copyright", "picture credit ('Image copyright ...')",
-         _rx(r"image (?:copyright|source)\b.*")),
+         _rx(r"image (?:copyright|source)\b[\s:©]*[^.!?]{0,60}")),
     Rule("photo-credit", "short photo credit ('Photo: AFP', 'Foto: dpa')",
          _rx(r"(?:photo|photograph|picture|image|pic|foto|bild|crédit photo|credit|credits)s?\s*(?::|/|by\b|©)\s*"
              r"[^.!?]{1,60}?(?:/\s*[^.!?]{1,40})?")),
-    Rule("most-popular", "list heading of site-wide popular links",
-         _rx(r"most (?:popular|read|viewed|shared|commented|watched)(?: (?:stories|articles|news|now|today))?|"
-             r"trending(?: now| stories)?|top stories|editor'?s picks|popular now|meistgelesen|les plus lus|lo más leído")),
     Rule("read-more", "cross-link to another article ('Read more: ...')",
          _rx(r"(?:read more|read also|also read|related|see also|more on this|lire aussi|à lire aussi|a lire aussi|"
              r"lesen sie auch|mehr zum thema|lee también|leer más|lea también)\s*[:»>|].*|read more|continue reading|click here to read more")),
@@ -82,10 +79,17 @@ RELATED_ARTICLES = Rule(
         r"you may also like|you might also like|more on this story|recommended(?: for you| stories)?|"
         r"more from [\w\s]{1,40}|weitere artikel|articles liés|artículos relacionados|noticias relacionadas"),
 )
+MOST_POPULAR = Rule(
+    "most-popular", "site-wide popular-links heading and the list of link titles after it",
+    _rx(r"most (?:popular|read|viewed|shared|commented|watched)(?: (?:stories|articles|news|now|today))?|"
+        r"trending(?: now| stories)?|top stories|editor'?s picks|popular now|meistgelesen|les plus lus|lo más leído"),
+)
+#: Headings whose following link titles go with them (until the first line of prose).
+LINK_LIST_HEADINGS = (RELATED_ARTICLES, MOST_POPULAR)
 LEARNED = Rule("learned-template", "line this source repeats on many of its own pages (site template)")
 CONTENT = Rule("low-content", "navigation or page chrome by its features (see dedupe.clean.content)")
 
-ALL_RULES: Tuple[Rule, ...] = LINE_RULES + (REPEATED_HEADLINE, RELATED_ARTICLES, LEARNED, CONTENT)
+ALL_RULES: Tuple[Rule, ...] = LINE_RULES + (REPEATED_HEADLINE,) + LINK_LIST_HEADINGS + (LEARNED, CONTENT)
 RULES_BY_NAME = {rule.name: rule for rule in ALL_RULES}
 
 
