@@ -51,11 +51,14 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str], learned
     disabled = config.disabled_rules
     verdicts: List[Optional[R.Rule]] = [R.match_line(line, disabled) for line in lines]
 
-    if R.REPEATED_HEADLINE.name not in disabled and lines:
-        head = normalize_for_hashing(lines[0])
-        for i in range(1, min(len(lines), HEADLINE_LOOKAHEAD + 1)):
-            if verdicts[i] is None and normalize_for_hashing(lines[i]) == head:
-                verdicts[i] = R.REPEATED_HEADLINE
+    if R.REPEATED_HEADLINE.name not in disabled:
+        # The headline is the first line no line rule removed ("show image" may precede it).
+        kept = [i for i, v in enumerate(verdicts) if v is None][: HEADLINE_LOOKAHEAD + 1]
+        if kept:
+            head = normalize_for_hashing(lines[kept[0]])
+            for i in kept[1:]:
+                if normalize_for_hashing(lines[i]) == head:
+                    verdicts[i] = R.REPEATED_HEADLINE
 
     for heading in R.LINK_LIST_HEADINGS:
         if heading.name in disabled:
