@@ -1,9 +1,9 @@
 """Clean stage: scraped text (or HTML) -> kept lines + every removal with its rule.
 
 Order: HTML extraction (``kind="html"``), then per line the named rules of
-``dedupe.clean.rules``, the headline and related-articles rules, the lines this source
-repeats on its other pages (``dedupe.clean.learned``), and finally the content filter
-for naive scrapes (``dedupe.clean.content``).  The output has one paragraph per kept
+``dedupe.clean.rules``, the lines this source repeats on its other pages
+(``dedupe.clean.learned``), the repeated-headline and link-list rules, and finally the
+content filter for naive scrapes (``dedupe.clean.content``).  The output has one paragraph per kept
 line, separated by a blank line.  Cleaning is idempotent and never adds text: the rules
 run to a fixed point and only ever drop whole lines.
 """
@@ -51,8 +51,14 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str], learned
     disabled = config.disabled_rules
     verdicts: List[Optional[R.Rule]] = [R.match_line(line, disabled) for line in lines]
 
+    if learned and R.LEARNED.name not in disabled:
+        for i, line in enumerate(lines):
+            if verdicts[i] is None and normalize_for_hashing(line) in learned:
+                verdicts[i] = R.LEARNED
+
     if R.REPEATED_HEADLINE.name not in disabled:
-        # The headline is the first line no line rule removed ("show image" may precede it).
+        # The headline is the first line no line rule or template removed ("show image" or a
+        # masthead may precede it).
         kept = [i for i, v in enumerate(verdicts) if v is None][: HEADLINE_LOOKAHEAD + 1]
         if kept:
             head = normalize_for_hashing(lines[kept[0]])
@@ -75,11 +81,6 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str], learned
                 i = j
             else:
                 i += 1
-
-    if learned and R.LEARNED.name not in disabled:
-        for i, line in enumerate(lines):
-            if verdicts[i] is None and normalize_for_hashing(line) in learned:
-                verdicts[i] = R.LEARNED
 
     if config.content_filter and R.CONTENT.name not in disabled:
         from .content import filter_lines  # local import keeps the optional stage optional
