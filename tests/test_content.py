@@ -1,0 +1,68 @@
+"""content.filter_lines on naive scrapes written for these tests."""
+from __future__ import annotations
+
+from dedupe.clean.content import filter_lines, line_features
+
+ARTICLE = [
+    "The city council voted on Tuesday to expand the bus network, adding four routes that will serve the northern suburbs from next spring.",
+    "Supporters argued that the new routes would cut commuting times by a third for thousands of residents in the area.",
+    "What happens next",
+    "The mayor said she was pleased with the result and that the first buses would run in March if the budget is approved.",
+    "Critics, however, said the plan was too expensive for a city that is already deeply in debt and should be reconsidered.",
+]
+MENU = ["Home", "News", "Sport", "Business", "Weather", "Culture", "Travel", "Video"]
+FOOTER = ["Share this:", "Facebook", "Twitter", "Email", "Print", "3 hours ago",
+          "Copyright © 2024 Daily Example. All rights reserved.",
+          "This website uses cookies to improve your experience. Accept cookies to continue browsing."]
+COMMENTS = ["12 Comments",
+            "What a waste of public money, nobody in my street will ever use these buses and the council knows it.",
+            "I disagree completely, the buses will help thousands of people who cannot afford a car in this city."]
+
+
+def kept(lines):
+    return [l for l, why in zip(lines, filter_lines(lines)) if why is None]
+
+
+def test_keeps_article_with_subheading_drops_menu_footer_and_comments():
+    page = MENU + ["Council expands bus network", "By Jane Doe"] + ARTICLE + FOOTER + COMMENTS
+    assert kept(page) == ARTICLE
+
+
+def test_every_removal_has_a_reason_and_lengths_match():
+    page = MENU + ARTICLE + FOOTER
+    verdicts = filter_lines(page)
+    assert len(verdicts) == len(page)
+    assert all(isinstance(v, str) and v for v in verdicts[: len(MENU)])
+
+
+def test_article_sentences_with_noise_words_survive():
+    article = [
+        "Shares in the company fell after the announcement, and readers shared images of the empty stores on social media.",
+        "Read more about the plan, the mayor told reporters, in the report the council will publish on its website next week.",
+        "The related investigation into the contractor, which has been criticised for delays, will continue until the summer.",
+    ]
+    assert kept(MENU + article + FOOTER) == article
+
+
+def test_no_prose_keeps_everything():
+    assert filter_lines(MENU) == [None] * len(MENU)
+    assert filter_lines([]) == []
+
+
+def test_stable_on_its_own_output():
+    page = MENU + ARTICLE + FOOTER + COMMENTS
+    once = kept(page)
+    assert kept(once) == once
+
+
+def test_list_of_sentences_inside_the_article_is_kept():
+    items = ["Buy fresh vegetables on Monday.", "Cook the rice in advance.", "Freeze half of the soup."]
+    page = MENU + ARTICLE[:2] + items + ARTICLE[3:] + FOOTER
+    assert kept(page) == ARTICLE[:2] + items + ARTICLE[3:]
+
+
+def test_line_features():
+    f = line_features(ARTICLE[0])
+    assert f.prose and f.sentence_end and f.words > 10
+    assert not line_features("Home").prose
+    assert line_features("Copyright © 2024 Example").chrome == "copyright"

@@ -1,0 +1,114 @@
+"""html_to_text / html_to_blocks on pages written for these tests."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from dedupe.clean.html import html_to_blocks, html_to_text
+
+PARA = [
+    "The city council voted on Tuesday to expand the bus network, adding four routes that will serve the "
+    "northern suburbs from next spring, officials said after a long debate.",
+    "Supporters argued that the new routes would cut commuting times by a third for thousands of residents, "
+    "while critics said the plan was too expensive for a city that is already in debt.",
+    "The mayor, who had campaigned on the issue, said she was pleased with the result and that the first buses "
+    "would run in March if the regional authority approved the budget in time.",
+]
+
+PAGE = f"""<html><head><title>Council expands bus network | Daily Example</title>
+<script>var x = "do not show";</script><style>.a{{color:red}}</style></head><body>
+<header><nav><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/sport">Sport</a></li></ul></nav></header>
+<div class="layout has-sidebar">
+ <article>
+  <h1>Council expands bus network</h1>
+  <div class="byline">By Jane Doe, 3 March 2024</div>
+  <div class="share-tools"><a href="#">Share on Facebook</a> <a href="#">Tweet</a></div>
+  <div class="article-body">
+   <p>{PARA[0]}</p>
+   <figure><img src="bus.jpg"><figcaption>A bus in the city centre. Photo: Example Agency</figcaption></figure>
+   <p>{PARA[1]}</p>
+   <h2>What happens next</h2>
+   <p>{PARA[2]}</p>
+   <div class="ad-slot">Advertisement</div>
+  </div>
+  <div class="related-articles"><h3>Related</h3><ul>
+   <li><a href="/a">Tram line delayed again after contractor quits the project</a></li>
+   <li><a href="/b">Cycle lanes: what the new plan means for your street</a></li></ul></div>
+  <section id="comments"><h3>Comments</h3><p>I think this is a complete waste of money and nobody asked for it, honestly what a joke this council is.</p></section>
+ </article>
+ <aside class="sidebar"><h3>Most read</h3><p>Some other story that people clicked on a lot this week, with a long teaser sentence.</p></aside>
+</div>
+<footer><p>Copyright 2024 Daily Example. All rights reserved.</p></footer>
+<div style="display:none">Hidden tracking text that must never appear in the output of the cleaner.</div>
+</body></html>"""
+
+
+def test_keeps_article_paragraphs_and_subheading_in_order():
+    text = html_to_text(PAGE)
+    paras = text.split("\n\n")
+    assert paras == [PARA[0], PARA[1], "What happens next", PARA[2]]
+
+
+@pytest.mark.parametrize("noise", [
+    "do not show", "Home", "Council expands bus network", "By Jane Doe", "Share on Facebook",
+    "Photo: Example Agency", "Advertisement", "Tram line delayed", "waste of money",
+    "Some other story", "Copyright", "Hidden tracking",
+])
+def test_drops_page_furniture(noise):
+    assert noise not in html_to_text(PAGE)
+
+
+def test_every_dropped_block_has_a_reason():
+    blocks = html_to_blocks(PAGE)
+    dropped = [b for b in blocks if not b.kept]
+    assert dropped and all(b.reason for b in dropped)
+    by_text = {b.text: b.reason for b in blocks}
+    assert by_text["I think this is a complete waste of money and nobody asked for it, honestly what a joke this council is."] in ("outside the article container", "reader comments (class/id word 'comments')")
+    assert by_text["Council expands bus network"]  # headline: outside the body or "headline (<h1>)"
+
+
+def test_article_sentences_mentioning_share_and_related_survive():
+    body = ("Shares in the company fell sharply after the related announcement, and social media users "
+            "shared images of the empty stores, the news agency reported on Monday evening.")
+    page = f"<html><body><div class='content'><p>{body}</p><p>{PARA[0]}</p></div></body></html>"
+    assert body in html_to_text(page)
+
+
+def test_embedded_tweet_is_kept():
+    tweet = "We are proud to announce that the bridge will reopen to traffic next week after two years of repairs."
+    page = (f"<html><body><article><p>{PARA[0]}</p><blockquote class='twitter-tweet'><p>{tweet}</p></blockquote>"
+            f"<p>{PARA[1]}</p></article></body></html>")
+    assert tweet in html_to_text(page)
+
+
+def test_layout_wrapper_with_unlucky_class_name_is_not_boilerplate():
+    page = ("<html><body><div class='container penci_sidebar'><div class='post'>"
+            + "".join(f"<p>{p}</p>" for p in PARA)
+            + "</div><div id='sidebar'><ul><li><a href='/x'>Other</a></li></ul></div></div></body></html>")
+    assert html_to_text(page).split("\n\n") == PARA
+
+
+@pytest.mark.parametrize("html", ["", "   ", "<html></html>", "<p>", "plain text, no tags at all"])
+def test_degenerate_input_does_not_crash(html):
+    assert isinstance(html_to_text(html), str)
+
+
+def test_deeply_nested_page_does_not_hit_recursion_limit():
+    page = "<div>" * 3000 + f"<p>{PARA[0]}</p>" + "</div>" * 3000
+    assert PARA[0] in html_to_text(page)
+
+
+def test_deterministic():
+    assert html_to_text(PAGE) == html_to_text(PAGE)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(["<p>", "</p>", "<div class='share'>", "</div>", "<a href='x'>", "</a>",
+                                 "<nav>", "</nav>", " word ", PARA[0], PARA[1], "<br>", "<h2>", "</h2>"]), max_size=30))
+def test_never_adds_words(parts):
+    page = "<html><body>" + "".join(parts) + "</body></html>"
+    out = html_to_text(page)
+    source = re.sub(r"<[^>]*>", "", "".join(parts))
+    assert all(word in source for word in out.split())
