@@ -1,0 +1,294 @@
+"""``Index``: incremental near-duplicate detection against a persistent store.
+
+What an add does, per batch of documents:
+
+1. clean each document with the same cleaner as ``dedupe.run`` (named rules and the
+   content filter; *not* per-source learned templates, which need the whole corpus),
+   split paragraphs, fingerprint them (``dedupe.fingerprint``) -- outside any lock;
+2. inside one store transaction (SQLite write lock / Redis index lock): look up the
+   paragraphs' LSH band keys in the stored buckets, verify the candidates on the stored
+   shingle sets with ``dedupe.candidates.verify`` (same thresholds as a batch run),
+   compare the batch with itself the way a batch run does, and store everything.
+
+A paragraph is a *duplicate* when a verified match was added before it (earlier batch,
+or earlier in this batch, in the order given); it then points to the **earliest added**
+matching paragraph (smallest add sequence number), which never changes as more is
+added.  Duplicates are stored too, so removing an original leaves its copies findable,
+and feeding documents one at a time gives the decisions of one batch ``dedupe.run``
+(with learned templates off): a paragraph is a duplicate there exactly when it has a
+verified match earlier in the input.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .. import candidates, fingerprint
+from ..clean.cleaner import clean_document
+from ..config import Config
+from ..errors import ConfigError, IndexStoreError, InputError
+from ..model import Document, Paragraph
+from ..paragraphs import paragraphs_of
+from ..read import as_documents
+from .bands import band_keys, live_rows, pack_shingles
+from .results import DUPLICATE, NEW, DocumentStatus, DuplicateOf, IndexStats, ParagraphStatus
+from .settings import check_meta, encode_meta
+
+log = logging.getLogger(__name__)
+
+#: Documents per batch: large enough to amortise a transaction and the numpy passes
+#: (~1,600 paragraphs of news), small enough that a lock is held well under a second.
+BATCH_DOCUMENTS = 1000
+
+DocumentLike = Union[Document, Mapping[str, Any]]
+
+
+def open_store(location: str, name: str):
+    """The store for a location: ``redis://``, ``rediss://`` or ``unix://`` URL, else a SQLite file path."""
+    text = str(location)
+    if text.startswith(("redis://", "rediss://", "unix://")):
+        from .redis import RedisStore
+
+        return RedisStore(text, name)
+    from .sqlite import SqliteStore
+
+    return SqliteStore(text, name)
+
+
+class Index:
+    """A persistent near-duplicate index (SQLite file or Redis server).
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "news.db")
+    >>> text = "The mayor resigned on Monday after a long inquiry into the city budget."
+    >>> with Index.open(path) as index:
+    ...     first = index.add([{"id": "a", "source": "x", "text": text}])
+    ...     again = index.query([{"id": "b", "source": "y", "text": text}])
+    >>> first[0].paragraphs[0].status, again[0].paragraphs[0].duplicate_of.doc_id
+    ('new', 'a')
+    """
+
+    def __init__(self, store, config: Config):
+        self._store = store
+        self.config = config
+
+    @classmethod
+    def open(cls, location: Union[str, "os.PathLike"], config: Optional[Config] = None, name: str = "default") -> "Index":
+        """Open (creating if needed) the index at ``location``.
+
+        A file path opens an embedded SQLite index; a ``redis://host:port/db`` or
+        ``unix:///path/redis.sock`` URL a Redis one (keys namespaced by ``name``).
+        Raises IndexSettingsError when the index was built with other fingerprint
+        settings, IndexStoreError when it is unusable.
+        """
+        config = config or Config()
+        if not name or any(c in name for c in ":{}\n"):
+            raise ConfigError(f"index name must be non-empty without ':', braces or newlines, not {name!r}")
+        store = open_store(str(location), name)
+        try:
+            stored = store.init_or_read_meta(encode_meta(config))
+            check_meta(stored, config, store.location)
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, config)
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Index({self._store.location!r}, backend={self._store.backend!r}, name={self._store.name!r})"
+
+    # --- public operations -----------------------------------------------------------
+    def add(self, documents: Iterable[DocumentLike], batch_size: int = BATCH_DOCUMENTS,
+            added_at: Optional[Union[datetime, float]] = None) -> List[DocumentStatus]:
+        """Clean, check and store documents; the verdict on every paragraph, in input order.
+
+        ``added_at`` (default: now) is the time ``prune`` compares with.  A document whose
+        id is already stored replaces the stored one (``replaced=True``).
+        """
+        return list(self.iter_add(documents, batch_size, added_at))
+
+    def query(self, documents: Iterable[DocumentLike], batch_size: int = BATCH_DOCUMENTS) -> List[DocumentStatus]:
+        """What ``add`` would answer, storing nothing (documents of one call are compared in order)."""
+        return list(self.iter_query(documents, batch_size))
+
+    def iter_add(self, documents: Iterable[DocumentLike], batch_size: int = BATCH_DOCUMENTS,
+                 added_at: Optional[Union[datetime, float]] = None) -> Iterator[DocumentStatus]:
+        """``add`` as a stream: each batch is committed before its results are yielded."""
+        stamp = _timestamp(added_at) if added_at is not None else None
+        for batch in self._batches(documents, batch_size):
+            yield from self._process(batch, store=True, stamp=stamp if stamp is not None else time.time())
+
+    def iter_query(self, documents: Iterable[DocumentLike], batch_size: int = BATCH_DOCUMENTS) -> Iterator[DocumentStatus]:
+        for batch in self._batches(documents, batch_size):
+            yield from self._process(batch, store=False, stamp=0.0)
+
+    def remove(self, doc_ids: Iterable[str]) -> int:
+        """Remove documents by id (unknown ids are ignored); returns how many were removed."""
+        ids = list(dict.fromkeys(str(i) for i in doc_ids))
+        with self._store.writing():
+            return self._delete(ids)
+
+    def prune(self, older_than: Union[datetime, float]) -> int:
+        """Remove every document added before ``older_than`` (a datetime or a Unix timestamp)."""
+        stamp = _timestamp(older_than)
+        with self._store.writing():
+            return self._delete(self._store.older_than(stamp))
+
+    def stats(self) -> IndexStats:
+        """Counts (documents, paragraphs, band keys), add-time range and stored settings."""
+        with self._store.reading():
+            docs, paras, keys, oldest, newest = self._store.counts()
+        from .settings import settings_record
+
+        return IndexStats(backend=self._store.backend, location=self._store.location, name=self._store.name,
+                          documents=docs, paragraphs=paras, band_keys=keys, oldest=oldest, newest=newest,
+                          settings=tuple(sorted(settings_record(self.config).items())))
+
+    # --- internals -------------------------------------------------------------------
+    def _batches(self, documents: Iterable[DocumentLike], batch_size: int) -> Iterator[List[Document]]:
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, not {batch_size}")
+        batch: List[Document] = []
+        for doc in as_documents(documents, self.config):
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def _delete(self, doc_ids: Sequence[str]) -> int:
+        if not doc_ids:
+            return 0
+        pids, sets = self._store.paragraphs_of(doc_ids)
+        keys = np.zeros(0, np.uint64)
+        if pids.size:
+            sigs = fingerprint.signatures(sets, self.config)
+            keys = band_keys(sigs[live_rows(sigs)], self.config).ravel()
+        return self._store.delete(doc_ids, pids, keys)
+
+    def _process(self, docs: List[Document], store: bool, stamp: float) -> List[DocumentStatus]:
+        config = self.config
+        ids = [d.id for d in docs]
+        if len(set(ids)) != len(ids):
+            seen, dup = set(), None
+            for i in ids:
+                if i in seen:
+                    dup = i
+                    break
+                seen.add(i)
+            raise InputError(f"document id {dup!r} appears twice in one batch; ids must be unique")
+        cleaned = [clean_document(d, config) for d in docs]
+        paras: List[Paragraph] = list(paragraphs_of(cleaned))
+        sets, sigs = fingerprint.fingerprint_batch([p.text for p in paras], config)
+        live = live_rows(sigs)
+        keys = band_keys(sigs, config)
+
+        section = self._store.writing() if store else self._store.reading()
+        with section:
+            replaced = set(self._store.existing(ids))
+            if store and replaced:
+                self._delete(sorted(replaced))
+            stored_match = self._match_stored(sets, keys, live, replaced if not store else set())
+            if store:
+                self._store.insert(
+                    _doc_rows(cleaned, paras, stamp),
+                    [(p.doc_id, p.index, p.source, pack_shingles(s)) for p, s in zip(paras, sets)],
+                    [keys[i] if live[i] else keys[i, :0] for i in range(len(paras))],
+                )
+        batch_match = self._match_batch(paras, sets, sigs)
+        return _results(cleaned, paras, stored_match, batch_match, replaced)
+
+    def _match_stored(self, sets, keys, live, ignore_docs) -> dict:
+        """Paragraph position -> DuplicateOf of the earliest added stored match."""
+        live_idx = np.flatnonzero(live)
+        if not live_idx.size:
+            return {}
+        flat = keys[live_idx].ravel()
+        owner = np.repeat(live_idx, keys.shape[1])
+        uniq, inv = np.unique(flat, return_inverse=True)
+        kpos, pids = self._store.lookup(uniq)
+        if not pids.size:
+            return {}
+        # Expand each (bucket, pid) hit to every batch paragraph holding that bucket key.
+        order = np.argsort(inv, kind="stable")
+        start = np.searchsorted(inv[order], kpos, side="left")
+        stop = np.searchsorted(inv[order], kpos, side="right")
+        width = stop - start
+        total = int(width.sum())
+        at = np.repeat(start - (np.cumsum(width) - width), width) + np.arange(total)
+        para_of_hit = owner[order[at]]
+        pid_of_hit = np.repeat(pids, width)
+        pairs = np.unique(np.stack([para_of_hit, pid_of_hit], axis=1), axis=0)
+        uniq_pids, pid_pos = np.unique(pairs[:, 1], return_inverse=True)
+        records = self._store.fetch(uniq_pids)
+        if ignore_docs:
+            keep = np.array([records[j][0] not in ignore_docs for j in pid_pos], dtype=bool)
+            pairs, pid_pos = pairs[keep], pid_pos[keep]
+        n = len(sets)
+        matches = candidates.verify(np.stack([pairs[:, 0], n + pid_pos], axis=1),
+                                    list(sets) + [r[3] for r in records], self.config)
+        best: dict = {}
+        for m in matches:  # sorted by (a, b): the first per paragraph has the smallest pid
+            if m.a not in best:
+                doc_id, index, source, _ = records[m.b - n]
+                best[m.a] = DuplicateOf(doc_id, index, source, m.jaccard, m.containment)
+        return best
+
+    def _match_batch(self, paras: Sequence[Paragraph], sets, sigs) -> dict:
+        """Paragraph position -> DuplicateOf of the earliest match earlier in the same batch."""
+        if len(paras) < 2:
+            return {}
+        pairs = candidates.candidate_pairs(sigs, self.config)
+        best: dict = {}
+        for m in candidates.verify(pairs, sets, self.config):
+            prev = best.get(m.b)
+            if prev is None or m.a < prev[0]:
+                best[m.b] = (m.a, m)
+        out = {}
+        for b, (a, m) in best.items():
+            p = paras[a]
+            out[b] = DuplicateOf(p.doc_id, p.index, p.source, m.jaccard, m.containment)
+        return out
+
+
+def _doc_rows(cleaned, paras, stamp) -> List[Tuple[str, str, float, int]]:
+    counts: dict = {}
+    for p in paras:
+        counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
+    return [(c.document.id, c.document.source, stamp, counts.get(c.document.id, 0)) for c in cleaned]
+
+
+def _results(cleaned, paras, stored_match, batch_match, replaced) -> List[DocumentStatus]:
+    by_doc: dict = {}
+    for i, p in enumerate(paras):
+        dup = stored_match.get(i) or batch_match.get(i)
+        status = ParagraphStatus(index=p.index, text=p.text, status=DUPLICATE if dup else NEW, duplicate_of=dup)
+        by_doc.setdefault(p.doc_id, []).append(status)
+    return [
+        DocumentStatus(doc_id=c.document.id, source=c.document.source,
+                       paragraphs=tuple(by_doc.get(c.document.id, ())), removals=c.removals,
+                       replaced=c.document.id in replaced)
+        for c in cleaned
+    ]
+
+
+def _timestamp(value: Union[datetime, float, int]) -> float:
+    """A Unix timestamp from a datetime (naive = local time, as ``datetime.timestamp``) or a number."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise ConfigError(f"expected a datetime or a Unix timestamp, not {value!r}")

@@ -1,0 +1,287 @@
+"""Persistent index (SQLite): incremental equals batch, settings checks, lifecycle, CLI."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import dedupe
+from dedupe.cli import main
+from dedupe.config import Config
+from dedupe.errors import IndexSettingsError, IndexStoreError, InputError
+from dedupe.index import Index
+from dedupe.index.settings import FORMAT_VERSION, settings_record
+from dedupe.read import read_paths
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+BENCH = ROOT.parent / "shared" / "bench" / "data" / "news-paragraphs.jsonl"
+#: Learned templates need the whole corpus; the index cleans one document at a time.
+NO_LEARN = Config(learn_min_documents=10**9)
+
+P1 = ("Officials in the northern province said on Tuesday that flood waters had begun to recede "
+      "after three days of heavy rain, allowing thousands of residents to return to their homes.")
+P2 = ("The central bank left its benchmark interest rate unchanged at its monthly meeting, citing "
+      "persistent inflation in food and energy prices and a weaker currency.")
+P3 = "Analysts had expected the decision, which was announced after markets closed in the capital."
+
+
+def batch_verdicts(docs, config):
+    """(doc, index, duplicate_of) per paragraph of one batch run: the earliest verified match before it."""
+    result = dedupe.run(docs, config)
+    earliest = {}
+    for m in result.matches:
+        if m.b not in earliest or m.a < earliest[m.b].a:
+            earliest[m.b] = m
+    out = []
+    for i, p in enumerate(result.paragraphs):
+        m = earliest.get(i)
+        of = None if m is None else (result.paragraphs[m.a].doc_id, result.paragraphs[m.a].index, m.jaccard, m.containment)
+        out.append((p.doc_id, p.index, of))
+    return out
+
+
+def index_verdicts(statuses):
+    out = []
+    for doc in statuses:
+        for p in doc.paragraphs:
+            d = p.duplicate_of
+            out.append((doc.doc_id, p.index, None if d is None else (d.doc_id, d.index, d.jaccard, d.containment)))
+    return out
+
+
+def sample_docs():
+    return list(read_paths([str(SAMPLES)], NO_LEARN))
+
+
+def test_samples_one_at_a_time_equal_batch(tmp_path):
+    docs = sample_docs()
+    expected = batch_verdicts(docs, NO_LEARN)
+    assert any(of for _, _, of in expected), "samples should hold near-duplicates"
+    with Index.open(tmp_path / "i.db", NO_LEARN) as index:
+        got = [s for d in docs for s in index.add([d])]
+    assert index_verdicts(got) == expected
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 1000])
+def test_samples_batches_equal_batch(tmp_path, batch_size):
+    docs = sample_docs()
+    with Index.open(tmp_path / "i.db", NO_LEARN) as index:
+        got = index.add(docs, batch_size=batch_size)
+        assert index.stats().documents == len(docs)
+    assert index_verdicts(got) == batch_verdicts(docs, NO_LEARN)
+
+
+def test_query_answers_like_add_and_stores_nothing(tmp_path):
+    docs = sample_docs()
+    half = len(docs) // 2
+    with Index.open(tmp_path / "i.db", NO_LEARN) as index:
+        index.add(docs[:half])
+        before = index.stats()
+        asked = index.query(docs[half:])
+        assert index.stats() == before
+        added = index.add(docs[half:])
+    assert asked == added
+
+
+def read_news(limit):
+    """Documents built from the bench rows: rows grouped by ``doc``, paragraphs in file order."""
+    groups = {}
+    with open(BENCH, encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            doc = groups.setdefault(row["doc"], {"id": row["doc"], "source": row["source"], "parts": []})
+            doc["parts"].append(row["text"])
+            if len(groups) > limit:
+                del groups[row["doc"]]
+                break
+    return [{"id": d["id"], "source": d["source"], "text": "\n\n".join(d["parts"])} for d in groups.values()]
+
+
+@pytest.mark.skipif(not BENCH.exists(), reason=f"bench corpus {BENCH} not present (needs ../shared/bench)")
+def test_10k_news_incremental_equals_batch(tmp_path):
+    docs = read_news(10_000)
+    assert len(docs) == 10_000
+    config = replace(NO_LEARN, content_filter=False)  # keeps the test fast; cleaning is not under test
+    expected = batch_verdicts(docs, config)
+    assert sum(1 for *_, of in expected if of) > 100
+    with Index.open(tmp_path / "i.db", config) as index:
+        got = index.add(docs[:5000], batch_size=997)
+        got += [s for d in docs[5000:5300] for s in index.add([d])]  # one at a time too
+        got += index.add(docs[5300:], batch_size=1500)
+    assert index_verdicts(got) == expected
+
+
+def test_duplicate_of_is_earliest_added_and_survives_removal(tmp_path):
+    with Index.open(tmp_path / "i.db") as index:
+        index.add([{"id": "a", "source": "s1", "text": P1}])
+        index.add([{"id": "b", "source": "s2", "text": P1 + " Reuters"}])
+        r = index.query([{"id": "c", "source": "s3", "text": P1}])[0].paragraphs[0]
+        assert (r.status, r.duplicate_of.doc_id, r.duplicate_of.source) == ("duplicate", "a", "s1")
+        assert r.duplicate_of.jaccard == 1.0
+        assert index.remove(["a", "missing"]) == 1
+        r = index.query([{"id": "c", "source": "s3", "text": P1}])[0].paragraphs[0]
+        assert r.duplicate_of.doc_id == "b" and r.duplicate_of.jaccard < 1.0
+        index.remove(["b"])
+        assert index.query([{"id": "c", "source": "s3", "text": P1}])[0].paragraphs[0].status == "new"
+        assert index.stats().paragraphs == 0 and index.stats().band_keys == 0
+
+
+def test_readding_an_id_replaces_it(tmp_path):
+    with Index.open(tmp_path / "i.db") as index:
+        index.add([{"id": "a", "source": "s", "text": P1}])
+        again = index.add([{"id": "a", "source": "s", "text": P1 + "\n\n" + P2}])[0]
+        assert again.replaced and [p.status for p in again.paragraphs] == ["new", "new"]
+        assert index.stats().documents == 1 and index.stats().paragraphs == 2
+        with pytest.raises(InputError, match="'x' (appears|is used) twice"):
+            index.add([{"id": "x", "text": P1}, {"id": "x", "text": P2}])
+
+
+def test_within_document_and_batch_duplicates(tmp_path):
+    with Index.open(tmp_path / "i.db") as index:
+        [doc] = index.add([{"id": "a", "source": "s", "text": "\n\n".join([P1, P2, P3, P2])}])
+        assert [p.status for p in doc.paragraphs] == ["new", "new", "new", "duplicate"]
+        assert (doc.paragraphs[3].duplicate_of.doc_id, doc.paragraphs[3].duplicate_of.index) == ("a", 1)
+        [x, y] = index.add([{"id": "b", "source": "t", "text": P3}, {"id": "c", "source": "u", "text": P3}])
+        assert (x.paragraphs[0].duplicate_of.doc_id, y.paragraphs[0].duplicate_of.doc_id) == ("a", "a")
+
+
+def test_prune_by_time(tmp_path):
+    old = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    with Index.open(tmp_path / "i.db") as index:
+        index.add([{"id": "old", "source": "s", "text": P1}], added_at=old)
+        index.add([{"id": "new", "source": "s", "text": P2}], added_at=datetime(2024, 1, 1, tzinfo=timezone.utc))
+        assert index.prune(datetime(2021, 1, 1, tzinfo=timezone.utc)) == 1
+        st = index.stats()
+        assert (st.documents, st.oldest) == (1, datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp())
+        assert index.query([{"id": "q", "text": P1}])[0].paragraphs[0].status == "new"
+        assert index.query([{"id": "q", "text": P2}])[0].paragraphs[0].status == "duplicate"
+
+
+def test_removals_are_reported(tmp_path):
+    with Index.open(tmp_path / "i.db") as index:
+        [doc] = index.add([{"id": "a", "source": "s", "text": "Advertisement\n\n" + P1}])
+    assert [r.rule for r in doc.removals] == ["advertisement"] and len(doc.paragraphs) == 1
+
+
+def test_reopen_keeps_data(tmp_path):
+    with Index.open(tmp_path / "i.db") as index:
+        index.add([{"id": "a", "text": P1}])
+    with Index.open(tmp_path / "i.db") as index:
+        assert index.query([{"id": "b", "text": P1}])[0].paragraphs[0].duplicate_of.doc_id == "a"
+
+
+# --- settings and corruption -----------------------------------------------------------
+CONFIG_CHANGES = {
+    "num_perm": {"num_perm": 64, "bands": 16},
+    "seed": {"seed": 2},
+    "shingle_size": {"shingle_size": 4},
+    "bands": {"bands": 16, "rows": 8},
+    "rows": {"bands": 16, "rows": 8},
+    "jaccard_threshold": {"jaccard_threshold": 0.6},
+    "containment_threshold": {"containment_threshold": 0.9},
+    "min_containment_shingles": {"min_containment_shingles": 5},
+}
+TAMPERED = {"datasketch_major": 1, "minhash_scheme": "affine64", "hash_scheme_probe": "0000000000000000"}
+
+
+def test_every_compared_setting_is_covered():
+    compared = set(settings_record(Config())) - {"datasketch_version"}
+    assert compared == set(CONFIG_CHANGES) | set(TAMPERED)
+
+
+@pytest.mark.parametrize("setting", sorted(CONFIG_CHANGES))
+def test_config_mismatch_names_the_setting(tmp_path, setting):
+    Index.open(tmp_path / "i.db").close()
+    requested = replace(Config(), **CONFIG_CHANGES[setting])
+    with pytest.raises(IndexSettingsError) as err:
+        Index.open(tmp_path / "i.db", requested)
+    stored, wanted = getattr(Config(), setting), getattr(requested, setting)
+    assert f"{setting}: stored {stored!r}, requested {wanted!r}" in str(err.value)
+
+
+def _tamper(path, **changes):
+    db = sqlite3.connect(path)
+    meta = json.loads(db.execute("SELECT value FROM meta").fetchone()[0])
+    for key, value in changes.items():
+        if key == "format_version":
+            meta[key] = value
+        else:
+            meta["settings"][key] = value
+    db.execute("UPDATE meta SET value = ?", (json.dumps(meta),))
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("setting", sorted(TAMPERED))
+def test_stored_scheme_mismatch_names_the_setting(tmp_path, setting):
+    Index.open(tmp_path / "i.db").close()
+    _tamper(tmp_path / "i.db", **{setting: TAMPERED[setting]})
+    with pytest.raises(IndexSettingsError, match=f"{setting}: stored {TAMPERED[setting]!r}, requested "):
+        Index.open(tmp_path / "i.db")
+
+
+def test_datasketch_patch_version_is_informational(tmp_path):
+    Index.open(tmp_path / "i.db").close()
+    _tamper(tmp_path / "i.db", datasketch_version="2.9.9")
+    Index.open(tmp_path / "i.db").close()
+
+
+def test_other_format_version_is_a_store_error(tmp_path):
+    Index.open(tmp_path / "i.db").close()
+    _tamper(tmp_path / "i.db", format_version=FORMAT_VERSION + 1)
+    with pytest.raises(IndexStoreError, match="format version"):
+        Index.open(tmp_path / "i.db")
+
+
+@pytest.mark.parametrize("content", [b"this is not a database at all" * 200, b"SQLite format 3\x00" + b"\xff" * 5000])
+def test_corrupt_file_is_a_store_error(tmp_path, content):
+    (tmp_path / "i.db").write_bytes(content)
+    with pytest.raises(IndexStoreError):
+        Index.open(tmp_path / "i.db")
+
+
+def test_foreign_sqlite_file_is_a_store_error(tmp_path):
+    db = sqlite3.connect(tmp_path / "other.db")
+    db.execute("CREATE TABLE t(x)")
+    db.commit()
+    db.close()
+    with pytest.raises(IndexStoreError, match="not a dedupe index"):
+        Index.open(tmp_path / "other.db")
+
+
+def test_missing_folder_is_a_store_error(tmp_path):
+    with pytest.raises(IndexStoreError, match="does not exist"):
+        Index.open(tmp_path / "nope" / "i.db")
+
+
+# --- CLI -------------------------------------------------------------------------------
+def test_cli_add_query_remove_prune_stats(tmp_path):
+    runner = CliRunner()
+    db = str(tmp_path / "i.db")
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(json.dumps({"id": i, "source": s, "text": P1 + "\n\n" + t})
+                              for i, s, t in [("a", "x", P2), ("b", "y", P3)]) + "\n")
+    res = runner.invoke(main, ["index", "add", "--index", db, str(feed)])
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(l) for l in res.stdout.splitlines()]
+    assert [p["status"] for p in lines[1]["paragraphs"]] == ["duplicate", "new"]
+    assert lines[1]["paragraphs"][0]["duplicate_of"]["doc"] == "a"
+    res = runner.invoke(main, ["index", "query", "--index", db, str(feed)])
+    assert res.exit_code == 0 and len(res.stdout.splitlines()) == 2
+    res = runner.invoke(main, ["index", "stats", "--index", db])
+    assert json.loads(res.stdout)["documents"] == 2
+    res = runner.invoke(main, ["index", "remove", "--index", db, "a"])
+    assert json.loads(res.stdout) == {"removed": 1}
+    res = runner.invoke(main, ["index", "prune", "--index", db, "--older-than", "2100-01-01T00:00:00+00:00"])
+    assert json.loads(res.stdout) == {"removed": 1}
+    res = runner.invoke(main, ["index", "stats", "--index", db, "--num-perm", "64", "--bands", "16"])
+    assert res.exit_code == 6 and "num_perm: stored 128, requested 64" in res.stderr
+    (tmp_path / "bad.db").write_bytes(b"garbage" * 1000)
+    res = runner.invoke(main, ["index", "stats", "--index", str(tmp_path / "bad.db")])
+    assert res.exit_code == 7
