@@ -202,6 +202,11 @@ from .hook.commands import check as _hook_check, fix as _hook_fix  # noqa: E402 
 main.add_command(_hook_fix, "fix")
 main.add_command(_hook_check, "check")
 
+# persistent index (dedupe.index): `dedupe index add|query|remove|prune|stats`.
+from .index.cli import index as _index_group  # noqa: E402 - registered after main exists
+
+main.add_command(_index_group)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
