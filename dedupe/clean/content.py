@@ -49,6 +49,10 @@ SECOND_SPAN_SHARE = 0.35  # an article split by a gallery keeps both halves; tea
 SECOND_SPAN_MIN = 400.0  # one teaser paragraph is shorter
 #: A run of this many non-prose lines inside the span is a widget (link list, share bar).
 LABEL_RUN = 3  # subheading + dateline is two; menus and share bars are longer
+#: A line next to the article span joins it when it reads as a sentence: at least this many
+#: words, ending like a sentence, with this share of function words ("Its shares rose 7%.").
+EDGE_SENTENCE_MIN_WORDS = 4  # "Officials declined to comment." is four; menu items rarely end in a period
+EDGE_SENTENCE_MIN_STOPWORDS = 0.15  # teaser headlines and captions without function words stay out
 #: Short lines in a run read like text when this share of them end like sentences or are wordy.
 RUN_TEXT_SHARE = 0.5
 
@@ -166,6 +170,22 @@ def _repeated(lines: Sequence[str]) -> List[bool]:
     return out
 
 
+def _sentence_like(f: LineFeatures) -> bool:
+    """A short line that still reads as a sentence of text (ends like one, a few words, stopwords)."""
+    return (f.chrome is None and f.words >= EDGE_SENTENCE_MIN_WORDS and f.sentence_end
+            and f.stopwords >= EDGE_SENTENCE_MIN_STOPWORDS)
+
+
+def _extend(s: int, e: int, feats: Sequence[LineFeatures], barrier: Optional[int]) -> Tuple[int, int]:
+    """Grow a span over the sentence-like lines right next to it (a short closing sentence)."""
+    stop = len(feats) if barrier is None else barrier
+    while e < stop and _sentence_like(feats[e]):
+        e += 1
+    while s > 0 and _sentence_like(feats[s - 1]):
+        s -= 1
+    return s, e
+
+
 def filter_lines(lines: Sequence[str], config: object = None) -> List[Optional[str]]:
     """Per line: None to keep it, or why it is navigation / page chrome.
 
@@ -182,7 +202,7 @@ def filter_lines(lines: Sequence[str], config: object = None) -> List[Optional[s
     barrier = _comment_barrier(lines, feats)
     if barrier is not None:
         values[barrier:] = [-SHORT_COST] * (len(values) - barrier)
-    spans = _spans(values)
+    spans = [_extend(s, e, feats, barrier) for s, e in _spans(values)]
     if not spans:
         return [None] * len(lines)  # no prose anywhere: nothing to anchor on, keep all (recall first)
     out: List[Optional[str]] = ["outside the article text: menu, teaser or footer region"] * len(lines)
