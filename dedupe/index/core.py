@@ -21,6 +21,7 @@ verified match earlier in the input.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from datetime import datetime
 from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
@@ -30,7 +31,7 @@ import numpy as np
 from .. import candidates, fingerprint
 from ..clean.cleaner import clean_document
 from ..config import Config
-from ..errors import ConfigError, IndexStoreError, InputError
+from ..errors import ConfigError, InputError
 from ..model import Document, Paragraph
 from ..paragraphs import paragraphs_of
 from ..read import as_documents
@@ -51,7 +52,7 @@ def open_store(location: str, name: str):
     """The store for a location: ``redis://``, ``rediss://`` or ``unix://`` URL, else a SQLite file path."""
     text = str(location)
     if text.startswith(("redis://", "rediss://", "unix://")):
-        from .redis import RedisStore
+        from .redisstore import RedisStore
 
         return RedisStore(text, name)
     from .sqlite import SqliteStore
@@ -173,11 +174,13 @@ class Index:
         if not doc_ids:
             return 0
         pids, sets = self._store.paragraphs_of(doc_ids)
-        keys = np.zeros(0, np.uint64)
+        keys, owners = np.zeros(0, np.uint64), np.zeros(0, np.int64)
         if pids.size:
             sigs = fingerprint.signatures(sets, self.config)
-            keys = band_keys(sigs[live_rows(sigs)], self.config).ravel()
-        return self._store.delete(doc_ids, pids, keys)
+            live = live_rows(sigs)
+            keys = band_keys(sigs[live], self.config).ravel()
+            owners = np.repeat(pids[live], self.config.bands)
+        return self._store.delete(doc_ids, pids, keys, owners)
 
     def _process(self, docs: List[Document], store: bool, stamp: float) -> List[DocumentStatus]:
         config = self.config
@@ -234,9 +237,11 @@ class Index:
         pairs = np.unique(np.stack([para_of_hit, pid_of_hit], axis=1), axis=0)
         uniq_pids, pid_pos = np.unique(pairs[:, 1], return_inverse=True)
         records = self._store.fetch(uniq_pids)
-        if ignore_docs:
-            keep = np.array([records[j][0] not in ignore_docs for j in pid_pos], dtype=bool)
+        usable = np.array([r is not None and r[0] not in ignore_docs for r in records], dtype=bool)
+        if not usable.all():  # replaced documents, or (lock-free Redis query) removed meanwhile
+            keep = usable[pid_pos]
             pairs, pid_pos = pairs[keep], pid_pos[keep]
+            records = [r if r is not None else ("", 0, "", np.zeros(0, np.uint32)) for r in records]
         n = len(sets)
         matches = candidates.verify(np.stack([pairs[:, 0], n + pid_pos], axis=1),
                                     list(sets) + [r[3] for r in records], self.config)

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import sqlite3
-from typing import Iterable, Iterator, List, Sequence, Tuple
+from typing import Iterator, List, Sequence, Tuple
 
 import numpy as np
 
@@ -211,8 +211,8 @@ class SqliteStore:
             "INSERT INTO bands(key, pids) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET pids = CAST(pids || excluded.pids AS BLOB)",
             ((k, owner_bytes[8 * s : 8 * e]) for k, s, e in zip(flat[starts].tolist(), starts.tolist(), ends.tolist())))
 
-    def delete(self, doc_ids: Sequence[str], pids: np.ndarray, keys: np.ndarray) -> int:
-        """Remove documents, their paragraphs ``pids`` and their band entries (``keys``: uint64)."""
+    def delete(self, doc_ids: Sequence[str], pids: np.ndarray, keys: np.ndarray, owners: np.ndarray) -> int:
+        """Remove documents, their paragraphs ``pids`` and their band entries (``keys``: uint64, of ``owners``)."""
         db = self.db
         signed = np.unique(keys.view(np.int64)) if keys.size else np.zeros(0, np.int64)
         updates, deletes = [], []
