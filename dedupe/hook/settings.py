@@ -25,11 +25,6 @@ from ..clean.rules import RULES_BY_NAME
 from ..config import Config
 from ..errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 #: Keys of the hook itself (everything else is a Config field).
 HOOK_KEYS = ("data", "baseline")
 DEFAULT_DATA = ("data",)
@@ -99,7 +94,23 @@ def _check_toml_type(name: str, value: Any, default: Any) -> None:
         raise ConfigError(f"setting {name!r} must be {want}, not {value!r}")
 
 
+def _toml():
+    """tomllib (3.11+) or its backport tomli (a dependency on 3.10 only)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    try:  # pragma: no cover - exercised on 3.10 only
+        import tomli
+    except ImportError:  # pragma: no cover
+        raise ConfigError("reading pyproject.toml on Python 3.10 needs tomli (pip install tomli)") from None
+    return tomli  # pragma: no cover
+
+
 def _read_pyproject(path: Path) -> Mapping[str, Any] | None:
+    if not path.is_file():
+        return None
+    tomllib = _toml()
     try:
         with path.open("rb") as fh:
             doc = tomllib.load(fh)
