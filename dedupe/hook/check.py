@@ -200,15 +200,32 @@ def read_baseline(settings: HookSettings) -> Baseline:
 
 
 def baseline_text(findings: Sequence[Finding]) -> str:
-    """Deterministic baseline content accepting ``findings`` (sorted, one entry per distinct finding)."""
+    """Deterministic baseline content accepting ``findings``: sorted, one entry a line (diff-friendly).
+
+    >>> print(baseline_text([Finding("a.txt", 3, "a.txt:3: ad: Ad", ("noise", "a.txt", "ad", "Ad"))]), end="")
+    {
+      "version": 1,
+      "duplicates": [],
+      "noise": [
+        {"document": "a.txt", "rule": "ad", "text": "Ad"}
+      ]
+    }
+    """
+    def dump(value) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    def block(items: List[str]) -> str:
+        return "[\n" + ",\n".join("    " + item for item in items) + "\n  ]" if items else "[]"
+
     noise = sorted({f.accept[1:] for f in findings if f.accept[0] == "noise"})
     duplicates = sorted({f.accept[1:] for f in findings if f.accept[0] == "duplicate"})
-    data = {
-        "version": BASELINE_VERSION,
-        "noise": [{"document": d, "rule": r, "text": t} for d, r, t in noise],
-        "duplicates": [list(pair) for pair in duplicates],
-    }
-    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    return (
+        "{\n"
+        f'  "version": {BASELINE_VERSION},\n'
+        f'  "duplicates": {block([dump(list(pair)) for pair in duplicates])},\n'
+        f'  "noise": {block([dump({"document": d, "rule": r, "text": t}) for d, r, t in noise])}\n'
+        "}\n"
+    )
 
 
 def check(settings: HookSettings, paths: Optional[Sequence[str]] = None) -> Tuple[List[Finding], List[Finding]]:
