@@ -105,24 +105,34 @@ class SqliteStore:
 
     @contextlib.contextmanager
     def writing(self):
-        """One write transaction holding SQLite's write lock (other writers wait)."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
-            self.db.execute("COMMIT")
+        """One write transaction holding SQLite's write lock (other writers wait up to BUSY_TIMEOUT)."""
+        with self._errors():
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            else:
+                self.db.execute("COMMIT")
 
     @contextlib.contextmanager
     def reading(self):
         """A consistent snapshot for a query."""
-        self.db.execute("BEGIN")
+        with self._errors():
+            self.db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self.db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _errors(self):
+        """SQLite failures (locked past the timeout, disk full, corruption) as IndexStoreError."""
         try:
             yield
-        finally:
-            self.db.execute("COMMIT")
+        except sqlite3.Error as err:
+            raise IndexStoreError(f"{self.location}: SQLite error: {err}") from None
 
     # --- reads ---------------------------------------------------------------------
     def existing(self, doc_ids: Sequence[str]) -> List[str]:
