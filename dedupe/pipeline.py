@@ -11,6 +11,8 @@ import time
 from collections import Counter
 from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Union
 
+import numpy as np
+
 from . import candidates, fingerprint
 from .canonical import build_clusters, build_stories
 from .clean.cleaner import clean_document, extract, split_lines
@@ -53,13 +55,13 @@ def collapse(docs: Sequence[CleanedDocument], config: Config, progress: Progress
     """Paragraphs, verified matches, clusters and stories of cleaned documents."""
     paragraphs: List[Paragraph] = list(paragraphs_of(docs))
     progress("fingerprint", 0, len(paragraphs))
-    hash_sets = fingerprint.shingle_hashes_batch([p.text for p in paragraphs], config)
-    sigs = fingerprint.signatures(hash_sets, config)
+    hash_sets, sigs = fingerprint.fingerprint_batch([p.text for p in paragraphs], config)
     progress("fingerprint", len(paragraphs), len(paragraphs))
     pairs = candidates.candidate_pairs(sigs, config)
     matches = candidates.verify(pairs, hash_sets, config)
     progress("match", len(paragraphs), len(paragraphs))
-    labels = connected_components(len(paragraphs), [(m.a, m.b) for m in matches])
+    edges = np.array([(m.a, m.b) for m in matches], dtype=np.int64).reshape(-1, 2)
+    labels = connected_components(len(paragraphs), edges)
     sizes = [len(h) for h in hash_sets]
     clusters, cluster_of = build_clusters(labels, paragraphs, sizes, config)
     doc_ids = [c.document.id for c in docs]
