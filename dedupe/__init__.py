@@ -17,12 +17,13 @@ from .config import Config
 from .errors import ConfigError, DedupeError, IndexSettingsError, IndexStoreError, InputError, OutputError
 from .model import (CleanedDocument, Cluster, Document, Match, Paragraph, Removal, Report, Result, Story,
                     StoryParagraph)
+from .index import Index
 from .pipeline import run
 from .read import read_paths
 from .write import result_records, write_output
 
 __all__ = [
-    "clean_text", "clean_and_explain", "html_to_text", "run", "read_paths", "write_output", "result_records",
+    "clean_text", "clean_and_explain", "html_to_text", "run", "Index", "read_paths", "write_output", "result_records",
     "Config", "Document", "CleanedDocument", "Removal", "Paragraph", "Match", "Cluster", "Story",
     "StoryParagraph", "Report", "Result",
     "DedupeError", "InputError", "ConfigError", "OutputError", "IndexSettingsError", "IndexStoreError",
