@@ -134,3 +134,32 @@ def test_rule_patterns_are_whole_line():
                      "The related articles were published in 2019 by the journal."]:
         assert clean_text(sentence) == sentence
     assert re.search("show-image", " ".join(r.name for r in ALL_RULES))
+
+
+def test_site_templates_learned_from_a_multi_page_folder():
+    """samples/news: each outlet's masthead/footer lines go as learned templates; article text stays."""
+    from dedupe.read import read_paths
+
+    docs = list(read_paths([str(SAMPLES / "news")], Config()))
+    result = run(docs)
+    by_source = {}
+    for cleaned in result.documents:
+        by_source.setdefault(cleaned.document.source, []).append(cleaned)
+    for source, template in (("metro-times", "Follow @metrotimes for breaking news"),
+                             ("daily-herald", "Daily Herald | Local news you can trust")):
+        pages = by_source[source]
+        assert len(pages) >= 4
+        for cleaned in pages:
+            learned = [r.text for r in cleaned.removals if r.rule == "learned-template"]
+            assert template in learned
+            for line in learned:  # only lines repeated across the outlet's pages, never a story's own
+                assert sum(line in p.document.text for p in pages) >= 3
+            assert template not in cleaned.text
+            # Every line of the page that no rule removed is still in the cleaned text.
+            removed = {r.text for r in cleaned.removals}
+            for line in cleaned.document.text.splitlines():
+                if line.strip() and line.strip() not in removed:
+                    assert line.strip() in cleaned.text.split("\n\n")
+    # Outlets with one page learn nothing.
+    for cleaned in by_source["tech-ledger"] + by_source["coastal-courier"]:
+        assert not [r for r in cleaned.removals if r.rule == "learned-template"]
