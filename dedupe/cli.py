@@ -82,8 +82,6 @@ def _config_from_options(**opts) -> Config:
     values = {k: v for k, v in opts.items() if v is not None and v != ()}
     try:
         return replace(Config(), **values)
-    except ConfigError:
-        raise
     except TypeError as err:  # pragma: no cover - option names are ours
         raise ConfigError(str(err)) from None
 

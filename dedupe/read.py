@@ -24,7 +24,7 @@ import os
 import sys
 import zlib
 from pathlib import Path
-from typing import Any, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Iterable, Iterator, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 from .config import Config
@@ -201,7 +201,3 @@ def as_documents(items: Iterable[Union[Document, Mapping[str, Any]]], config: Co
         seen.add(doc.id)
         yield doc
 
-
-def list_inputs(paths: List[str]) -> List[str]:
-    """The input files as strings, for messages and hooks."""
-    return [str(p) for p, _, _ in iter_files(paths)]

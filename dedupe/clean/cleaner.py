@@ -13,7 +13,7 @@ from typing import FrozenSet, List, Optional, Sequence, Tuple
 
 from ..config import Config
 from ..model import CleanedDocument, Document, Removal
-from ..normalize import normalize_for_hashing, tokens
+from ..normalize import normalize_for_hashing
 from . import rules as R
 
 #: A line after a 'Related Articles' heading is a link title, not prose, when it has at
@@ -46,7 +46,7 @@ def _is_link_title(line: str) -> bool:
     return len(line.split()) <= LINK_TITLE_MAX_WORDS and not line.endswith(_SENTENCE_END)
 
 
-def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str], learned_note: str) -> List[Optional[R.Rule]]:
+def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str]) -> List[Optional[R.Rule]]:
     """One pass: the rule removing each line, or None to keep it."""
     disabled = config.disabled_rules
     verdicts: List[Optional[R.Rule]] = [R.match_line(line, disabled) for line in lines]
@@ -105,7 +105,7 @@ def clean_lines(
     current = list(lines)
     removals: List[Removal] = []
     for _ in range(_MAX_PASSES):
-        verdicts = _pass(current, config, learned, learned_note)
+        verdicts = _pass(current, config, learned)
         if not any(verdicts):
             break
         next_lines, next_pos = [], []
@@ -152,7 +152,3 @@ def clean_text(raw: str, config: Optional[Config] = None) -> str:
     """
     return clean_and_explain(raw, config)[0]
 
-
-def count_words(text: str) -> int:
-    """Word tokens in a text (used for report figures)."""
-    return len(tokens(text))
