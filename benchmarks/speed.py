@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import subprocess
@@ -241,26 +240,69 @@ def write_documents(path: Path, texts: list[str], sources: list[str], per_doc: i
             fh.write(json.dumps({"id": f"d{d // per_doc}", "source": sources[chunk[0]], "text": body}) + "\n")
 
 
-def end_to_end(args) -> None:
-    """`dedupe run` through the CLI at 100k and 1M paragraphs: wall time and peak RSS."""
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (from /proc), for the memory sampler."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                todo.extend(int(c) for c in fh.read().split())
+        except OSError:
+            pass
+    return out
+
+
+def _pss_mb(pids: list[int]) -> float:
+    """Summed proportional set size of ``pids`` in MB: shared pages counted once overall."""
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total / 1024
+
+
+def end_to_end(args) -> list[tuple[int, float, float, float]]:
+    """`dedupe run` through the CLI: wall time, peak memory of the whole process tree
+    (summed PSS of the main process and its workers, sampled every 50 ms) and the main
+    process's own max RSS.  Returns ``(paragraphs, seconds, peak PSS MB, max RSS MB)``."""
     log = subprocess.run(["git", "-C", str(ROOT), "ls-files", "dedupe/pipeline.py", "dedupe/cli.py"],
                          check=False, capture_output=True, text=True).stdout.split()
     if len(log) < 2:
         print("end-to-end: dedupe/pipeline.py and dedupe/cli.py are not committed yet; skipped")
-        return
+        return []
     rows = load_paragraphs()
+    out = []
     for n in args.end_to_end_sizes:
         texts, sources, _ = build_corpus(rows, n, EDIT_RATE, args.seed)
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / "corpus.jsonl"
             write_documents(src, texts, sources, per_doc=8, seed=args.seed)
-            cmd = [sys.executable, "-m", "dedupe", "run", str(src), "-o", str(Path(tmp) / "out"), "-q"]
+            cmd = [sys.executable, "-m", "dedupe", "run", str(src), "-o", str(Path(tmp) / "out"), "-q",
+                   "--workers", str(args.workers)]
             start = time.perf_counter()
             proc = subprocess.Popen(cmd, cwd=ROOT)
-            _, status, usage = os.wait4(proc.pid, 0)
+            peak = 0.0
+            while proc.poll() is None:
+                peak = max(peak, _pss_mb(_tree(proc.pid)))
+                time.sleep(0.05)
             seconds = time.perf_counter() - start
-            print(f"end-to-end `dedupe run` {n:>9,} paragraphs: {seconds:7.1f} s, {rate(n, seconds):9,.0f} para/s, "
-                  f"max RSS {usage.ru_maxrss / 1024:,.0f} MB, exit {os.waitstatus_to_exitcode(status)}")
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            print(f"end-to-end `dedupe run --workers {args.workers}` {n:>9,} paragraphs: {seconds:7.1f} s, "
+                  f"{rate(n, seconds):9,.0f} para/s, peak memory (PSS, all processes) {peak:,.0f} MB, "
+                  f"exit {proc.returncode}", flush=True)
+            out.append((n, seconds, peak, usage.ru_maxrss / 1024))
+    if len(out) >= 2:
+        (n0, t0, *_), (n1, t1, *_) = out[0], out[-1]
+        print(f"growth {n0:,} -> {n1:,} paragraphs: {t1 / t0:.1f}x the time for {n1 / n0:.0f}x the paragraphs")
+    return out
 
 
 def main() -> int:
@@ -269,6 +311,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7, help="seed of the edits [7]")
     parser.add_argument("--end-to-end", action="store_true", help="also time `dedupe run` (slow)")
     parser.add_argument("--end-to-end-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--workers", type=int, default=2, help="`dedupe run --workers` for the end-to-end rows [2]")
     parser.add_argument("--skip-measure", action="store_true", help="only the end-to-end run")
     args = parser.parse_args()
     if not DATA.exists():

@@ -25,7 +25,7 @@ from .model import Match
 
 log = logging.getLogger(__name__)
 
-__all__ = ["candidate_pairs", "verify"]
+__all__ = ["band_keys", "buckets", "candidate_pairs", "cross_matches", "earliest_matches", "verify", "verify_flat"]
 
 _U64 = np.uint64
 #: Odd 64-bit multiplier folding a band's values into one key (a collision only adds a
@@ -125,14 +125,13 @@ def candidate_pairs(sigs: np.ndarray, config: Config) -> np.ndarray:
 
 
 def _flat_sets(hash_sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenated sets (uint64) and their offsets."""
+    """Concatenated sets (uint32) and their offsets."""
     lengths = np.fromiter((len(s) for s in hash_sets), dtype=np.int64, count=len(hash_sets))
     offsets = np.zeros(len(hash_sets) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     if not len(hash_sets):
-        return np.zeros(0, _U64), offsets
-    values = np.concatenate([np.asarray(s, dtype=np.uint32) for s in hash_sets]).astype(_U64)
-    return values, offsets
+        return np.zeros(0, np.uint32), offsets
+    return np.concatenate([np.asarray(s, dtype=np.uint32) for s in hash_sets]), offsets
 
 
 def _gather(values: np.ndarray, offsets: np.ndarray, nodes: np.ndarray) -> np.ndarray:
@@ -142,7 +141,7 @@ def _gather(values: np.ndarray, offsets: np.ndarray, nodes: np.ndarray) -> np.nd
     total = int(lengths.sum())
     idx = np.repeat(offsets[nodes] - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
     owner = np.repeat(np.arange(nodes.size, dtype=_U64), lengths)
-    return (owner << _U64(32)) | values[idx]
+    return (owner << _U64(32)) | values[idx].astype(_U64)
 
 
 def _intersections(values: np.ndarray, offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
@@ -178,21 +177,211 @@ def verify(pairs: np.ndarray, hash_sets: Sequence[np.ndarray], config: Config) -
     keys = _sorted_unique((lo << 32) | hi)
     pairs = np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1)
     values, offsets = _flat_sets(hash_sets)
+    ok, jac, con = verify_flat(pairs, values, offsets, config)
+    ab = pairs[ok]
+    return list(map(Match, ab[:, 0].tolist(), ab[:, 1].tolist(), jac[ok].tolist(), con[ok].tolist()))
+
+
+# --------------------------------------------------------------------------------------
+# Corpus scale: buckets kept per band, and matches found without enumerating every pair.
+#
+# A story republished by 40 outlets puts 40 copies of each paragraph in one bucket of
+# every band: 780 pairs a paragraph, 20M pairs on 1M paragraphs, nearly all of them
+# joining paragraphs that are already joined.  The batch pipeline needs two things:
+# each paragraph's *earliest* verified match (what ``dedupe.index`` reports too) and the
+# connected components of *all* verified candidate pairs.  ``earliest_matches`` tries
+# every paragraph's smallest candidate first (one pair a paragraph when copies verify),
+# and lists the rest only for paragraphs whose first try failed; ``cross_matches`` then
+# verifies exactly the candidate pairs whose ends are still in different components.
+# Components of both sets of matches equal those of all verified candidate pairs.
+
+
+def band_keys(sigs: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """``(keys, live)``: one uint64 key per band, shape (n, bands), and the rows with shingles.
+
+    >>> cfg = Config(num_perm=4, bands=2, rows=2)
+    >>> keys, live = band_keys(np.array([[1, 2, 3, 4], [0xFFFFFFFF] * 4], dtype=np.uint32), cfg)
+    >>> keys.shape, live.tolist()
+    ((2, 2), [True, False])
+    """
+    sigs = np.asarray(sigs)
+    keys = np.empty((sigs.shape[0], config.bands), dtype=_U64)
+    for band in range(config.bands):
+        keys[:, band] = _band_keys(sigs[:, band * config.rows : (band + 1) * config.rows])
+    live = ~(sigs == np.uint32(0xFFFFFFFF)).all(axis=1)
+    return keys, live
+
+
+def buckets(keys: np.ndarray, live: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per band, the shared buckets: ``(members, starts)``.
+
+    ``members`` (int64) lists the live paragraphs of buckets with two or more members,
+    bucket by bucket, ascending inside a bucket; ``starts`` is True where a bucket begins.
+    Singleton buckets are dropped, so a corpus without duplicates keeps almost nothing.
+    """
+    ids = np.flatnonzero(live).astype(np.int64)
+    out = []
+    for band in range(keys.shape[1]):
+        k = keys[ids, band]
+        order = np.argsort(k, kind="stable")  # stable: ascending ids inside a bucket
+        sk = k[order]
+        new = np.ones(sk.size, dtype=bool)
+        new[1:] = sk[1:] != sk[:-1]
+        starts = np.flatnonzero(new)
+        lengths = np.diff(np.append(starts, sk.size))
+        shared = np.repeat(lengths >= 2, lengths)
+        out.append((ids[order][shared], new[shared]))
+    return out
+
+
+def _bucket_start_positions(starts: np.ndarray) -> np.ndarray:
+    """For every position, the position where its bucket begins."""
+    return np.maximum.accumulate(np.where(starts, np.arange(starts.size), 0))
+
+
+def verify_flat(pairs: np.ndarray, values: np.ndarray, offsets: np.ndarray, config: Config
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ok, jaccard, containment)`` of every pair, sets given flat (``values[offsets[i]:offsets[i+1]]``).
+
+    Same rule as ``verify``; pairs are checked in the given order, nothing is deduplicated.
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     sizes = np.diff(offsets)
-    kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    ok = np.zeros(len(pairs), dtype=bool)
+    jac = np.zeros(len(pairs))
+    con = np.zeros(len(pairs))
     for lo in range(0, len(pairs), _VERIFY_CHUNK):
         chunk = pairs[lo : lo + _VERIFY_CHUNK]
         inter = _intersections(values, offsets, chunk)
         size_a, size_b = sizes[chunk[:, 0]], sizes[chunk[:, 1]]
         union = size_a + size_b - inter
         smaller = np.minimum(size_a, size_b)
-        jac = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
-        con = np.where(smaller > 0, inter / np.maximum(smaller, 1), 0.0)
-        ok = (jac >= config.jaccard_threshold) | (
-            (con >= config.containment_threshold) & (smaller >= config.min_containment_shingles)
+        j = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+        c = np.where(smaller > 0, inter / np.maximum(smaller, 1), 0.0)
+        ok[lo : lo + len(chunk)] = (j >= config.jaccard_threshold) | (
+            (c >= config.containment_threshold) & (smaller >= config.min_containment_shingles)
         )
-        kept.append((chunk[ok], np.round(jac[ok], _DIGITS), np.round(con[ok], _DIGITS)))
-    matches: list[Match] = []
-    for ab, jac, con in kept:
-        matches.extend(map(Match, ab[:, 0].tolist(), ab[:, 1].tolist(), jac.tolist(), con.tolist()))
-    return matches
+        jac[lo : lo + len(chunk)] = np.round(j, _DIGITS)
+        con[lo : lo + len(chunk)] = np.round(c, _DIGITS)
+    return ok, jac, con
+
+
+def _pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    return (lo.astype(np.int64) << 32) | hi.astype(np.int64)
+
+
+def _unpack(keys: np.ndarray) -> np.ndarray:
+    return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1).astype(np.int64)
+
+
+def _without(keys: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``keys`` (sorted, unique) minus the sorted ``known``."""
+    if not known.size or not keys.size:
+        return keys
+    at = np.minimum(np.searchsorted(known, keys), known.size - 1)
+    return keys[known[at] != keys]
+
+
+class Matches:
+    """Verified pairs as arrays: ``pairs`` (k, 2) with a < b, ``jaccard``, ``containment``,
+    plus ``failed``: sorted keys ``a * 2**32 + b`` of the candidate pairs that did not verify."""
+
+    __slots__ = ("pairs", "jaccard", "containment", "failed")
+
+    def __init__(self, pairs, jaccard, containment, failed):
+        self.pairs, self.jaccard, self.containment, self.failed = pairs, jaccard, containment, failed
+
+    @classmethod
+    def of(cls, keys: np.ndarray, values, offsets, config: Config, failed: np.ndarray) -> "Matches":
+        pairs = _unpack(keys)
+        ok, jac, con = verify_flat(pairs, values, offsets, config)
+        return cls(pairs[ok], jac[ok], con[ok], _sorted_unique(np.concatenate([failed, keys[~ok]])))
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def to_list(self) -> list[Match]:
+        """``Match`` objects sorted by (a, b)."""
+        order = np.lexsort((self.pairs[:, 1], self.pairs[:, 0]))
+        p = self.pairs[order]
+        return list(map(Match, p[:, 0].tolist(), p[:, 1].tolist(),
+                        self.jaccard[order].tolist(), self.containment[order].tolist()))
+
+    @staticmethod
+    def join(*parts: "Matches") -> "Matches":
+        return Matches(np.concatenate([m.pairs for m in parts]).reshape(-1, 2),
+                       np.concatenate([m.jaccard for m in parts]), np.concatenate([m.containment for m in parts]),
+                       _sorted_unique(np.concatenate([m.failed for m in parts])))
+
+
+def earliest_matches(shared: list[tuple[np.ndarray, np.ndarray]], n: int, values: np.ndarray,
+                     offsets: np.ndarray, config: Config) -> Matches:
+    """Each paragraph's earliest verified match: the smallest i < j among its candidates
+    (any shared band bucket) that verifies, as ``dedupe.index`` defines a duplicate.
+
+    First every paragraph tries its smallest candidate (the first member of its buckets);
+    only paragraphs whose try failed list all their earlier candidates.
+    """
+    first = np.full(n, n, dtype=np.int64)
+    for members, starts in shared:
+        head = members[_bucket_start_positions(starts)]
+        later = ~starts
+        first[members[later]] = np.minimum(first[members[later]], head[later])
+    js = np.flatnonzero(first < n)
+    tried = Matches.of(_pair_keys(first[js], js), values, offsets, config, np.zeros(0, np.int64))
+    found = np.zeros(n, dtype=bool)
+    found[tried.pairs[:, 1]] = True
+    retry = np.zeros(n, dtype=bool)
+    retry[js] = ~found[js]
+    if not retry.any():
+        return tried
+    # Every earlier candidate of the paragraphs whose first try failed.
+    more: list[np.ndarray] = []
+    for members, starts in shared:
+        begin = _bucket_start_positions(starts)
+        pos = np.flatnonzero(retry[members])
+        lengths = pos - begin[pos]
+        total = int(lengths.sum())
+        if not total:
+            continue
+        at = np.repeat(begin[pos] - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
+        more.append(_pair_keys(members[at], np.repeat(members[pos], lengths)))
+    if not more:
+        return tried
+    keys = _without(_sorted_unique(np.concatenate(more)), tried.failed)
+    rest = Matches.of(keys, values, offsets, config, tried.failed)
+    # Keep the smallest verified partner of each retried paragraph.
+    order = np.lexsort((rest.pairs[:, 0], rest.pairs[:, 1]))
+    b = rest.pairs[order, 1]
+    keep = order[np.concatenate(([True], b[1:] != b[:-1]))] if b.size else order
+    rest = Matches(rest.pairs[keep], rest.jaccard[keep], rest.containment[keep], rest.failed)
+    return Matches.join(tried, rest)
+
+
+def cross_matches(shared: list[tuple[np.ndarray, np.ndarray]], labels: np.ndarray, values: np.ndarray,
+                  offsets: np.ndarray, config: Config, known: Matches) -> Matches:
+    """Verified candidate pairs whose ends have different ``labels`` (components so far),
+    skipping pairs ``known`` already verified or rejected.  With ``known`` from
+    ``earliest_matches``, the components of both equal those of every verified candidate pair."""
+    done = _sorted_unique(np.concatenate([known.failed, _pair_keys(known.pairs[:, 0], known.pairs[:, 1])]))
+    found: list[np.ndarray] = []
+    for members, starts in shared:
+        if not members.size:
+            continue
+        lab = labels[members]
+        first = np.flatnonzero(starts)
+        mixed = np.minimum.reduceat(lab, first) != np.maximum.reduceat(lab, first)
+        if not mixed.any():
+            continue
+        lengths = np.diff(np.append(first, members.size))
+        sel = np.repeat(mixed, lengths)
+        sub, sub_starts = members[sel], starts[sel]
+        keys = _bucket_pairs(np.cumsum(sub_starts), sub)  # every pair inside the mixed buckets
+        a, b = keys >> 32, keys & 0xFFFFFFFF
+        found.append(keys[labels[a] != labels[b]])
+    if not found:
+        return Matches(np.zeros((0, 2), np.int64), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
+    keys = _without(_sorted_unique(np.concatenate(found)), done)
+    m = Matches.of(keys, values, offsets, config, np.zeros(0, np.int64))
+    return m

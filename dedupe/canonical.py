@@ -54,25 +54,56 @@ def build_clusters(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: S
     return clusters, cluster_of
 
 
+#: Document pairs counted per step of ``_linked_documents``: bounds its memory (~100 MB)
+#: when a paragraph republished by hundreds of outlets links every pair of them.
+_PAIRS_PER_STEP = 1 << 22
+
+
 def _linked_documents(doc_ids: Sequence[str], paragraphs: Sequence[Paragraph], clusters: Sequence[Cluster],
                       config: Config) -> np.ndarray:
-    """Story label (smallest document position) per document."""
+    """Story label (smallest document position) per document.
+
+    Counts, for every pair of documents, the clusters they share, a batch of first
+    documents at a time: every pair is counted in the step of its first document, so its
+    count is complete there and the pairs that do not link are dropped at once.
+    """
+    ndocs = len(doc_ids)
     position = {doc_id: k for k, doc_id in enumerate(doc_ids)}
-    n_paragraphs = defaultdict(int)
-    for p in paragraphs:
-        n_paragraphs[position[p.doc_id]] += 1
-    shared: Dict[Tuple[int, int], int] = defaultdict(int)
-    for cluster in clusters:
-        docs = sorted({position[paragraphs[i].doc_id] for i in cluster.members})
-        for x in range(len(docs)):
-            for y in range(x + 1, len(docs)):
-                shared[(docs[x], docs[y])] += 1
-    links = [
-        pair for pair, count in sorted(shared.items())
-        if count >= config.story_min_shared
-        or count >= config.story_min_share * min(n_paragraphs[pair[0]], n_paragraphs[pair[1]])
-    ]
-    return connected_components(len(doc_ids), np.array(links, dtype=np.int64).reshape(-1, 2))
+    doc_of = np.fromiter((position[p.doc_id] for p in paragraphs), dtype=np.int64, count=len(paragraphs))
+    n_paragraphs = np.bincount(doc_of, minlength=ndocs)
+    sizes = [len(c.members) for c in clusters]
+    members = np.fromiter((i for c in clusters for i in c.members), dtype=np.int64, count=sum(sizes))
+    cluster = np.repeat(np.arange(len(clusters), dtype=np.int64), sizes)
+    # (cluster, document) memberships, sorted by cluster then document, each once.
+    key = np.unique(cluster * ndocs + doc_of[members])
+    cl, dc = key // ndocs, key % ndocs
+    first = np.flatnonzero(np.concatenate(([True], cl[1:] != cl[:-1]))) if key.size else np.zeros(0, np.int64)
+    length = np.diff(np.append(first, key.size))
+    start = np.repeat(first, length)
+    after = start + np.repeat(length, length) - np.arange(key.size) - 1  # later documents in the same cluster
+    by_doc = np.argsort(dc, kind="stable")
+    cum = np.cumsum(after[by_doc])
+    links: List[np.ndarray] = []
+    lo = 0
+    while lo < by_doc.size:
+        hi = int(np.searchsorted(cum, (cum[lo - 1] if lo else 0) + _PAIRS_PER_STEP, side="right"))
+        hi = max(hi, lo + 1)
+        while hi < by_doc.size and dc[by_doc[hi]] == dc[by_doc[hi - 1]]:
+            hi += 1  # a document's memberships stay in one step
+        rows = by_doc[lo:hi]
+        count = after[rows]
+        total = int(count.sum())
+        if total:
+            partner = np.repeat(rows + 1 - (np.cumsum(count) - count), count) + np.arange(total)
+            pair = np.repeat(dc[rows], count) * ndocs + dc[partner]
+            pair, shared = np.unique(pair, return_counts=True)
+            a, b = pair // ndocs, pair % ndocs
+            smaller = np.minimum(n_paragraphs[a], n_paragraphs[b])
+            ok = (shared >= config.story_min_shared) | (shared >= config.story_min_share * smaller)
+            links.append(np.stack([a[ok], b[ok]], axis=1))
+        lo = hi
+    edges = np.concatenate(links) if links else np.zeros((0, 2), np.int64)
+    return connected_components(ndocs, edges)
 
 
 def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs: Sequence[Paragraph], sizes: Sequence[int],

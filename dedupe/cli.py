@@ -142,7 +142,7 @@ def _input_options(f):
 @click.option("--story-min-shared", type=click.IntRange(1), help="Shared clusters that make two documents one story [2].")
 @click.option("--story-min-share", type=click.FloatRange(0, 1, min_open=True),
               help="... or this share of the smaller document's paragraphs [0.5].")
-@click.option("--workers", type=click.IntRange(1), help="Worker processes [1]; output does not depend on it.")
+@click.option("--workers", type=click.IntRange(0), help="Worker processes [0: one per core]; output does not depend on it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 def run(paths, out, fmt, quiet, **opts) -> None:
     """Clean PATHS (files, folders, - for stdin) and write stories, documents and a report to OUT."""

@@ -5,6 +5,8 @@ Pass the object, never its fields one by one.  ``Config()`` is the default run;
 """
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, fields
 from typing import Any, Mapping, Tuple
 
@@ -79,8 +81,9 @@ class Config:
     story_min_share: float = 0.5
 
     # --- execution ---------------------------------------------------------------------
-    #: Worker processes for fingerprinting; output never depends on it.
-    workers: int = 1
+    #: Worker processes for cleaning and fingerprinting; 0: one per available core.
+    #: Output never depends on it; small inputs are done in-process whatever it says.
+    workers: int = 0
 
     def __post_init__(self) -> None:
         def bad(msg: str) -> None:
@@ -102,8 +105,18 @@ class Config:
             bad(f"canonical_policy must be 'longest' or 'source-priority', not {self.canonical_policy!r}")
         if self.story_min_shared < 1:
             bad("story_min_shared must be at least 1")
-        if self.workers < 1:
-            bad("workers must be at least 1")
+        if self.workers < 0:
+            bad("workers must be 0 (one per core) or more")
+
+    @property
+    def processes(self) -> int:
+        """Worker processes to use: ``workers``, or the cores this process may run on when 0."""
+        if self.workers:
+            return self.workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not Linux
+            return max(1, os.cpu_count() or 1)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "Config":

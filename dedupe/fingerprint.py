@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "fingerprint_batch",
+    "fingerprint_flat",
     "shingle_hashes",
     "shingle_hashes_batch",
     "signatures",
@@ -217,10 +218,27 @@ def fingerprint_batch(texts: Sequence[str], config: Config) -> tuple[list[np.nda
     """Shingle sets and signatures of ``texts`` in one pass: ``(hash_sets, sigs)``.
 
     The fast path for a pipeline: equal to ``shingle_hashes_batch`` then ``signatures``,
-    spread over ``config.workers`` processes in fixed-size batches (the result never
+    spread over ``config.processes`` processes in fixed-size batches (the result never
     depends on the worker count: each text's output depends on that text alone).
     """
     return _run_batches(texts, config, with_signatures=True)
+
+
+def fingerprint_flat(texts: Sequence[str], config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shingle sets and signatures of ``texts`` in this process, sets flat: ``(values, offsets, sigs)``.
+
+    Text i's sorted set is ``values[offsets[i]:offsets[i + 1]]`` (uint32), its signature
+    ``sigs[i]``: one array for the whole batch instead of an array per text.
+    """
+    values = [np.zeros(0, _U32)]
+    offsets = [np.zeros(1, np.int64)]
+    sigs = [np.zeros((0, config.num_perm), _U32)]
+    for i in range(0, len(texts), BATCH_PARAGRAPHS):
+        v, o = _shingles_flat(list(texts[i : i + BATCH_PARAGRAPHS]), config.shingle_size)
+        sigs.append(_signatures_flat(v, o, config))
+        offsets.append(o[1:] + offsets[-1][-1] + 0)
+        values.append(v)
+    return np.concatenate(values), np.concatenate(offsets), np.concatenate(sigs)
 
 
 def _batch_job(args) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -237,8 +255,8 @@ def _run_batches(texts: Sequence[str], config: Config, with_signatures: bool):
         (list(texts[i : i + BATCH_PARAGRAPHS]), config, with_signatures)
         for i in range(0, len(texts), BATCH_PARAGRAPHS)
     ]
-    if config.workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=config.workers) as pool:
+    if config.processes > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=config.processes) as pool:
             results = list(pool.map(_batch_job, jobs))
     else:
         results = [_batch_job(job) for job in jobs]

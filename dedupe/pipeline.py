@@ -3,24 +3,35 @@
 read -> clean (HTML extraction, rules, learned per-source lines, content filter)
 -> paragraphs -> fingerprint -> candidates + verify -> cluster -> canonical -> Result.
 Writing files is ``dedupe.write``'s job; the CLI only parses arguments around this.
+
+At corpus scale the per-document work (extraction, cleaning, shingling, signatures, band
+keys) runs in ``Config.processes`` worker processes over chunks of documents, in two
+passes: the first counts each source's lines (for learned templates), the second cleans
+and fingerprints.  Workers send back compact arrays (shingle sets flat, one band key per
+band), never signatures or per-paragraph objects; chunks come back in input order, and
+each document's output depends on that document alone (plus its source's template), so
+the result never depends on the number of workers.
 """
 from __future__ import annotations
 
 import logging
 import time
 from collections import Counter
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Union
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import (Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 
 from . import candidates, fingerprint
 from .canonical import build_clusters, build_stories
 from .clean.cleaner import clean_document, extract, split_lines
-from .clean.learned import learn_templates
+from .clean.learned import learn_template_keys, page_keys, template_lines
 from .cluster import connected_components
 from .config import Config
-from .model import CleanedDocument, Document, Paragraph, Report, Result
-from .paragraphs import paragraphs_of
+from .model import CleanedDocument, Document, Match, Paragraph, Report, Result
+from .paragraphs import paragraphs_of, split_paragraphs
 from .read import as_documents
 
 log = logging.getLogger(__name__)
@@ -28,46 +39,209 @@ log = logging.getLogger(__name__)
 #: progress(stage, done, total): called as work advances; ``total`` may be None.
 Progress = Callable[[str, int, Optional[int]], None]
 
+#: A chunk of documents for one worker task closes at this many characters of text:
+#: ~4k news paragraphs, enough to amortise numpy's per-call cost in the fingerprint step
+#: and the task's pickling, small enough to keep both cores busy to the end.
+CHUNK_CHARS = 1_500_000
+#: ... or at this many documents (many tiny documents).
+CHUNK_DOCUMENTS = 4000
+
+#: What a worker sends back per chunk: per document (cleaned text, or None when it equals
+#: the input, and the removals), then the paragraphs' flat shingle sets, band keys and
+#: which paragraphs have shingles.
+_Chunk = Tuple[List[Tuple[Optional[str], tuple]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
 
 def _no_progress(stage: str, done: int, total: Optional[int]) -> None:
     pass
 
 
+def _chunks(docs: Sequence[Document]) -> List[Tuple[int, int]]:
+    """``[start, end)`` ranges of documents, cut by ``CHUNK_CHARS`` / ``CHUNK_DOCUMENTS``."""
+    out, start, size = [], 0, 0
+    for i, doc in enumerate(docs):
+        size += len(doc.text)
+        if size >= CHUNK_CHARS or i + 1 - start >= CHUNK_DOCUMENTS:
+            out.append((start, i + 1))
+            start, size = i + 1, 0
+    if start < len(docs):
+        out.append((start, len(docs)))
+    return out
+
+
+@contextmanager
+def _executor(config: Config, tasks: int) -> Iterator[Optional[ProcessPoolExecutor]]:
+    """A process pool when there is more than one task and more than one process to use."""
+    workers = min(config.processes, tasks)
+    if workers <= 1:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield pool
+
+
+def _map(pool: Optional[ProcessPoolExecutor], fn, jobs: Iterable) -> Iterator:
+    """Results of ``fn`` over ``jobs`` in order, in the pool or in this process."""
+    return pool.map(fn, jobs) if pool is not None else map(fn, jobs)
+
+
+# --- pass 1: per-source line counts -------------------------------------------------------
+
+
+def _page_job(args) -> List[Tuple[Optional[str], Optional[Tuple[int, FrozenSet[int]]]]]:
+    """Per document: its extracted text when it was HTML (else None) and its page keys."""
+    docs, learn = args
+    out = []
+    for doc in docs:
+        text = extract(doc)
+        lines = split_lines(text) if doc.source in learn else []
+        out.append((text if doc.kind == "html" else None, page_keys(lines) if lines else None))
+    return out
+
+
+def _learn(docs: Sequence[Document], ranges, config: Config, pool, progress: Progress):
+    """Extracted HTML texts by position, and ``{source: (template line keys, pages)}``."""
+    per_source = Counter(doc.source for doc in docs)
+    learn = frozenset(s for s, n in per_source.items() if n >= config.learn_min_documents)
+    html = any(doc.kind == "html" for doc in docs)
+    extracted: Dict[int, str] = {}
+    pages = []
+    if learn or html:
+        jobs = ((docs[a:b], learn) for a, b in ranges)
+        for (a, b), result in zip(ranges, _map(pool, _page_job, jobs)):
+            for k, (text, keys) in enumerate(result):
+                if text is not None:
+                    extracted[a + k] = text
+                if keys is not None:
+                    pages.append((docs[a + k].source, *keys))
+            progress("learn", b, len(docs))
+    learned = learn_template_keys(pages, config)
+    for source, (lines, n) in learned.items():
+        log.info("source %s: %d template lines learned from %d pages", source, len(lines), n)
+    return extracted, learned
+
+
+# --- pass 2: clean and fingerprint ---------------------------------------------------------
+
+
+def _note(source: str, pages: int) -> str:
+    return f"line repeated on many of the {pages} pages of source {source!r} (site template)"
+
+
+def _clean_job(args) -> _Chunk:
+    """Clean a chunk of documents and fingerprint its paragraphs."""
+    docs, texts, templates, config = args
+    out, paragraphs = [], []
+    for doc, text in zip(docs, texts):
+        keys, pages = templates.get(doc.source, (frozenset(), 0))
+        raw = extract(doc) if text is None else text
+        template = template_lines(split_lines(raw), keys)
+        cleaned = clean_document(doc, config, template, _note(doc.source, pages), text=raw)
+        out.append((None if cleaned.text == doc.text else cleaned.text, cleaned.removals))
+        paragraphs.extend(split_paragraphs(cleaned.text))
+    values, offsets, sigs = fingerprint.fingerprint_flat(paragraphs, config)
+    keys, live = candidates.band_keys(sigs, config)
+    return out, values, offsets, keys, live
+
+
+class _Prepared:
+    """Cleaned documents, their paragraphs and the paragraphs' fingerprints, flat."""
+
+    def __init__(self, cleaned, paragraphs, values, offsets, keys, live):
+        self.cleaned: List[CleanedDocument] = cleaned
+        self.paragraphs: List[Paragraph] = paragraphs
+        self.values, self.offsets, self.keys, self.live = values, offsets, keys, live
+
+
+def _prepare(docs: Sequence[Document], config: Config, progress: Progress) -> _Prepared:
+    """Both passes, in worker processes when the input is large enough."""
+    ranges = _chunks(docs)
+    with _executor(config, len(ranges)) as pool:
+        extracted, learned = _learn(docs, ranges, config, pool, progress)
+        jobs = (
+            (docs[a:b], [extracted.get(i) for i in range(a, b)],
+             {s: learned[s] for s in {d.source for d in docs[a:b]} if s in learned}, config)
+            for a, b in ranges
+        )
+        cleaned: List[CleanedDocument] = []
+        paragraphs: List[Paragraph] = []
+        values, offsets, keys, live = [], [np.zeros(1, np.int64)], [], []
+        for (a, b), (docs_out, v, o, k, lv) in zip(ranges, _map(pool, _clean_job, jobs)):
+            for doc, (text, removals) in zip(docs[a:b], docs_out):
+                c = CleanedDocument(document=doc, text=doc.text if text is None else text, removals=removals)
+                cleaned.append(c)
+                paragraphs.extend(Paragraph(doc_id=doc.id, index=i, text=t, source=doc.source)
+                                  for i, t in enumerate(split_paragraphs(c.text)))
+            values.append(v)
+            offsets.append(o[1:] + offsets[-1][-1])
+            keys.append(k)
+            live.append(lv)
+            progress("clean", b, len(docs))
+    bands = config.bands
+    return _Prepared(
+        cleaned, paragraphs,
+        np.concatenate(values) if values else np.zeros(0, np.uint32),
+        np.concatenate(offsets),
+        np.concatenate(keys) if keys else np.zeros((0, bands), np.uint64),
+        np.concatenate(live) if live else np.zeros(0, bool),
+    )
+
+
 def clean_documents(docs: Sequence[Document], config: Config, progress: Progress = _no_progress) -> List[CleanedDocument]:
     """Clean every document, learning each source's template lines from all of its documents first."""
-    extracted = []
-    for n, doc in enumerate(docs, 1):
-        extracted.append(extract(doc))
-        progress("extract", n, len(docs))
-    learned = learn_templates(((doc.source, split_lines(text)) for doc, text in zip(docs, extracted)), config)
-    for source, (lines, pages) in learned.items():
-        log.info("source %s: %d template lines learned from %d pages", source, len(lines), pages)
-    cleaned = []
-    for n, (doc, text) in enumerate(zip(docs, extracted), 1):
-        template, pages = learned.get(doc.source, (frozenset(), 0))
-        note = f"line repeated on many of the {pages} pages of source {doc.source!r} (site template)"
-        cleaned.append(clean_document(doc, config, template, note, text=text))
-        progress("clean", n, len(docs))
-    return cleaned
+    return _prepare(docs, config, progress).cleaned
+
+
+# --- collapse ------------------------------------------------------------------------------
+
+
+def _collapse(prepared: _Prepared, config: Config, progress: Progress):
+    """Verified matches, clusters and stories of prepared paragraphs.
+
+    Matches: every paragraph's earliest verified match, plus the verified pairs that join
+    what those leave apart (``dedupe.candidates``); clusters are the connected components
+    of every verified candidate pair.
+    """
+    paragraphs = prepared.paragraphs
+    n = len(paragraphs)
+    shared = candidates.buckets(prepared.keys, prepared.live)
+    prepared.keys = None  # the buckets hold what is needed of them
+    first = candidates.earliest_matches(shared, n, prepared.values, prepared.offsets, config)
+    labels = connected_components(n, first.pairs)
+    more = candidates.cross_matches(shared, labels, prepared.values, prepared.offsets, config, first)
+    del shared
+    if len(more):
+        labels = connected_components(n, np.concatenate([first.pairs, more.pairs]))
+    matches: List[Match] = candidates.Matches.join(first, more).to_list()
+    progress("match", n, n)
+    sizes = np.diff(prepared.offsets).tolist()
+    clusters, cluster_of = build_clusters(labels, paragraphs, sizes, config)
+    docs = prepared.cleaned
+    stories = build_stories([c.document.id for c in docs], [c.document.source for c in docs], paragraphs, sizes,
+                            clusters, cluster_of, config)
+    progress("stories", len(stories), len(stories))
+    return paragraphs, matches, clusters, stories
 
 
 def collapse(docs: Sequence[CleanedDocument], config: Config, progress: Progress = _no_progress):
     """Paragraphs, verified matches, clusters and stories of cleaned documents."""
     paragraphs: List[Paragraph] = list(paragraphs_of(docs))
     progress("fingerprint", 0, len(paragraphs))
-    hash_sets, sigs = fingerprint.fingerprint_batch([p.text for p in paragraphs], config)
+    values, offsets, sigs = fingerprint.fingerprint_flat([p.text for p in paragraphs], config)
+    keys, live = candidates.band_keys(sigs, config)
     progress("fingerprint", len(paragraphs), len(paragraphs))
-    pairs = candidates.candidate_pairs(sigs, config)
-    matches = candidates.verify(pairs, hash_sets, config)
-    progress("match", len(paragraphs), len(paragraphs))
-    edges = np.array([(m.a, m.b) for m in matches], dtype=np.int64).reshape(-1, 2)
-    labels = connected_components(len(paragraphs), edges)
-    sizes = [len(h) for h in hash_sets]
-    clusters, cluster_of = build_clusters(labels, paragraphs, sizes, config)
-    doc_ids = [c.document.id for c in docs]
-    stories = build_stories(doc_ids, [c.document.source for c in docs], paragraphs, sizes, clusters, cluster_of, config)
-    progress("stories", len(stories), len(stories))
-    return paragraphs, matches, clusters, stories
+    return _collapse(_Prepared(list(docs), paragraphs, values, offsets, keys, live), config, progress)
+
+
+def all_matches(paragraphs: Sequence[Paragraph], config: Config) -> List[Match]:
+    """Every verified candidate pair of ``paragraphs``, sorted by (a, b).
+
+    ``collapse`` keeps only the matches clustering needs (a cluster of n copies has
+    n(n-1)/2 pairs); a report that names every pair of near-duplicate paragraphs between
+    documents (``dedupe check``) asks for all of them, on a folder-sized input.
+    """
+    sets, sigs = fingerprint.fingerprint_batch([p.text for p in paragraphs], config)
+    return candidates.verify(candidates.candidate_pairs(sigs, config), sets, config)
 
 
 def run(
@@ -90,8 +264,9 @@ def run(
     progress = progress or _no_progress
     started = time.perf_counter()
     docs = list(as_documents(documents, config))
-    cleaned = clean_documents(docs, config, progress)
-    paragraphs, matches, clusters, stories = collapse(cleaned, config, progress)
+    prepared = _prepare(docs, config, progress)
+    cleaned = prepared.cleaned
+    paragraphs, matches, clusters, stories = _collapse(prepared, config, progress)
     removals = Counter(r.rule for c in cleaned for r in c.removals)
     report = Report(
         documents=len(docs),

@@ -127,3 +127,55 @@ def test_end_to_end_finds_edited_copy():
     assert pairs.tolist() == [[0, 2]]
     (match,) = verify(pairs, sets, cfg)
     assert (match.a, match.b) == (0, 2) and match.jaccard >= cfg.jaccard_threshold
+
+
+# --- corpus scale: earliest matches and components without every pair -----------------
+
+
+def _random_corpus(seed, count):
+    """Paragraph sets drawn around a few themes, so buckets mix matches and misses."""
+    rng = np.random.RandomState(seed)
+    themes = [rng.randint(0, 400, 14) for _ in range(4)]
+    base = []
+    for _ in range(count):
+        if rng.rand() < 0.15:
+            base.append(set())
+            continue
+        theme = themes[rng.randint(len(themes))]
+        keep = theme[rng.rand(theme.size) < rng.uniform(0.3, 1.0)]
+        base.append(set(keep.tolist()) | set(rng.randint(400, 800, rng.randint(0, 6)).tolist()))
+    return _sets(*base)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 60), st.integers(0, 10_000))
+def test_earliest_and_cross_matches_equal_all_pairs(count, seed):
+    from dedupe.candidates import Matches, band_keys, buckets, cross_matches, earliest_matches
+    from dedupe.cluster import connected_components
+    from dedupe.fingerprint import signatures
+
+    cfg = Config(num_perm=8, bands=4, rows=2, jaccard_threshold=0.6, containment_threshold=0.9, min_containment_shingles=3)
+    sets = _random_corpus(seed, count)
+    sigs = signatures(sets, cfg)
+    every = verify(candidate_pairs(sigs, cfg), sets, cfg)  # all verified candidate pairs
+    values = np.concatenate(sets)
+    offsets = np.concatenate(([0], np.cumsum([len(s) for s in sets]))).astype(np.int64)
+    keys, live = band_keys(sigs, cfg)
+    shared = buckets(keys, live)
+    first = earliest_matches(shared, count, values, offsets, cfg)
+
+    # Earliest: for each paragraph, the smallest verified partner before it, exactly.
+    want = {}
+    for m in every:
+        want[m.b] = min(want.get(m.b, m.a), m.a)
+    got = dict(zip(first.pairs[:, 1].tolist(), first.pairs[:, 0].tolist()))
+    assert got == want
+
+    # Components: the same as those of every verified pair.
+    labels = connected_components(count, first.pairs)
+    more = cross_matches(shared, labels, values, offsets, cfg, first)
+    found = Matches.join(first, more).to_list()
+    assert set(found) <= set(every)
+    labels = connected_components(count, np.array([(m.a, m.b) for m in found], np.int64).reshape(-1, 2))
+    expected = connected_components(count, np.array([(m.a, m.b) for m in every], np.int64).reshape(-1, 2))
+    assert labels.tolist() == expected.tolist()

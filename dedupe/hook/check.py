@@ -35,7 +35,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from ..errors import ConfigError
 from ..model import Document
-from ..pipeline import clean_documents, collapse
+from ..pipeline import all_matches, clean_documents, collapse
 from ..read import _jsonl_documents, decode, detect_format, read_bytes
 from .settings import HookSettings
 
@@ -141,7 +141,8 @@ def find_all(settings: HookSettings, targets: Optional[Iterable[str]] = None) ->
     wanted: Set[str] = set(files) if targets is None else set(targets)
     docs, refs = load_documents(sorted(set(files) | wanted), settings)
     cleaned = clean_documents(docs, settings.config)
-    paragraphs, matches, _clusters, stories = collapse(cleaned, settings.config)
+    paragraphs, _matches, _clusters, stories = collapse(cleaned, settings.config)
+    matches = all_matches(paragraphs, settings.config)
     findings: List[Finding] = []
 
     for c in cleaned:
