@@ -13,15 +13,20 @@ import unicodedata
 _QUOTES = {ord(c): '"' for c in "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033"}
 _QUOTES.update({ord(c): "'" for c in "\u2018\u2019\u201a\u201b\u2032\u0060\u00b4"})
 _QUOTES.update({ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
-_SPACE_RE = re.compile(r"\s+")
+_QUOTE_PAIRS = tuple((chr(k), v) for k, v in sorted(_QUOTES.items()))
 # \w+ is the tokeniser of the ScrapingHub metric too: letters/digits of any script.
 _TOKEN_RE = re.compile(r"\w+")
 
 
 def normalize_for_hashing(text: str) -> str:
     """NFKC, casefold, straight quotes and dashes, single spaces, stripped."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES)
-    return _SPACE_RE.sub(" ", text).strip()
+    if text.isascii():  # NFKC changes no ASCII text; casefold is lower; "`" is the one ASCII quote
+        return " ".join(text.lower().replace("`", "'").split())
+    text = unicodedata.normalize("NFKC", text).casefold()
+    for src, dst in _QUOTE_PAIRS:  # str.translate with a dict is slow on non-ASCII text
+        if src in text:
+            text = text.replace(src, dst)
+    return " ".join(text.split())  # str.split and re's \s agree on Unicode whitespace
 
 
 def tokens(text: str) -> list:

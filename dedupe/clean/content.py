@@ -21,10 +21,11 @@ Recall matters more than precision here: every decision errs towards keeping tex
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from typing import List, Optional, Sequence, Tuple
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import List, Optional, Pattern, Sequence, Tuple
 
-from .stopwords import stopword_density, words
+from .stopwords import lower_words, words_stopword_density
 
 # --------------------------------------------------------------------------------------
 # Tuned constants (measured on the dev half of the ScrapingHub naive-scrape set)
@@ -56,45 +57,94 @@ EDGE_SENTENCE_MIN_STOPWORDS = 0.15  # teaser headlines and captions without func
 #: Short lines in a run read like text when this share of them end like sentences or are wordy.
 RUN_TEXT_SHARE = 0.5
 
-#: Ends like a sentence: . ! ? … possibly followed by closing quotes/brackets (not ":" - headlines use it).
 #: A short line like "167 comments" / "Leave a Reply" after the article opens the comments.
 _COMMENTS = re.compile(r"\b(comments?|leave a reply|reply|replies|responses|discussion|kommentare?|commentaires?|comentarios?|commenti|comentários|reacties|reageer)\b", re.I)
+#: Ends like a sentence: . ! ? … possibly followed by closing quotes/brackets (not ":" - headlines use it).
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
-_CHROME = (
-    ("copyright", re.compile(r"(©|\(c\)\s*\d{4}|copyright\b|all rights reserved|alle rechte vorbehalten|tous droits réservés|todos los derechos reservados)", re.I)),
-    ("date or time alone", re.compile(r"^[\W\d_]*(\d{1,4}[./:\-]\d{1,2}([./:\-]\d{1,4})?|(\d{1,2}\s+)?[A-Za-zéûä]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[A-Za-zéûä]{3,9}\.?\s+\d{4})([\sT,at]*\d{1,2}[:.h]\d{2}(\s*[ap]\.?m\.?)?)?\s*(\w{2,4})?[\W\d_]*$", re.I)),
-    ("relative time", re.compile(r"^\W*(updated\s+|posted\s+|published\s+)?(\d+\s*(s|m|h|d|w|mins?|minutes?|hrs?|hours?|days?|weeks?|months?|years?)\s+ago|vor\s+\d+\s+\w+|il y a\s+\d+\s+\w+|hace\s+\d+\s+\w+|há\s+\d+\s+\w+)\b", re.I)),
-    ("cookie notice", re.compile(r"\b(this|our)\s+(web\s?)?site\b.*\bcookies?\b|\bcookies?\b.*\b(this|our)\s+(web\s?)?site\b|\b(we|site|website|page)\s+(use|uses|verwendet|nutzt|utilise|utiliza|usa)\b.{0,30}\bcookies?\b|\bcookie\s+(policy|settings|preferences|consent|richtlinie)\b|\baccept\s+(all\s+)?cookies\b|\bnecessary\s+cookies\b", re.I)),
-    ("counter", re.compile(r"^\d[\d,.]*\s*[kKmM]?\s*(comments?|shares?|views?|likes?|replies|kommentare|commentaires|comentarios)?$", re.I)),
-    ("separator list", re.compile(r"^[^.!?]*(\s[|•·/]\s[^.!?]*){2,}$")),
+
+
+@dataclass(frozen=True)
+class ChromeRule:
+    """A page-chrome pattern (searched case-insensitively) and the literals every match contains.
+
+    ``needs`` (lower case) is a cheap pre-test, not a second rule: a line without any of the
+    literals cannot match, so the pattern is searched only on lines that hold one (most prose
+    has none).
+    """
+
+    name: str
+    pattern: str
+    needs: Tuple[str, ...] = ()
+
+    def compiled(self) -> Tuple[str, Pattern[str], Tuple[str, ...], Tuple[Pattern[str], ...]]:
+        return (self.name, re.compile(self.pattern, re.I), self.needs,
+                tuple(re.compile(re.escape(lit), re.I) for lit in self.needs))
+
+
+CHROME_RULES: Tuple[ChromeRule, ...] = (
+    ChromeRule("copyright", r"(©|\(c\)\s*\d{4}|copyright\b|all rights reserved|alle rechte vorbehalten|tous droits réservés|todos los derechos reservados)",
+               ("©", "(c)", "copyright", "rights reserved", "rechte vorbehalten", "droits réservés", "derechos reservados")),
+    ChromeRule("date or time alone", r"^[\W\d_]*(\d{1,4}[./:\-]\d{1,2}([./:\-]\d{1,4})?|(\d{1,2}\s+)?[A-Za-zéûä]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[A-Za-zéûä]{3,9}\.?\s+\d{4})([\sT,at]*\d{1,2}[:.h]\d{2}(\s*[ap]\.?m\.?)?)?\s*(\w{2,4})?[\W\d_]*$"),
+    ChromeRule("relative time", r"^\W*(updated\s+|posted\s+|published\s+)?(\d+\s*(s|m|h|d|w|mins?|minutes?|hrs?|hours?|days?|weeks?|months?|years?)\s+ago|vor\s+\d+\s+\w+|il y a\s+\d+\s+\w+|hace\s+\d+\s+\w+|há\s+\d+\s+\w+)\b"),
+    ChromeRule("cookie notice", r"\b(this|our)\s+(web\s?)?site\b.*\bcookies?\b|\bcookies?\b.*\b(this|our)\s+(web\s?)?site\b|\b(we|site|website|page)\s+(use|uses|verwendet|nutzt|utilise|utiliza|usa)\b.{0,30}\bcookies?\b|\bcookie\s+(policy|settings|preferences|consent|richtlinie)\b|\baccept\s+(all\s+)?cookies\b|\bnecessary\s+cookies\b",
+               ("cookie",)),
+    ChromeRule("counter", r"^\d[\d,.]*\s*[kKmM]?\s*(comments?|shares?|views?|likes?|replies|kommentare|commentaires|comentarios)?$"),
+    ChromeRule("separator list", r"^[^.!?]*(\s[|•·/]\s[^.!?]*){2,}$", ("|", "•", "·", "/")),
 )
+_CHROME = tuple(rule.compiled() for rule in CHROME_RULES)
+#: The only characters re.IGNORECASE equates with a letter of the ``needs`` while str.lower
+#: does not ("ſ" ~ s, "İ" and "ı" ~ i): in a line without them, ``lit in line.lower()``
+#: answers exactly what the case-insensitive search would.
+_IGNORECASE_ONLY = ("\u017f", "\u0130", "\u0131")
+
+
+def chrome_of(text: str, low: Optional[str] = None) -> Optional[str]:
+    """Name of the first chrome rule matching the stripped line, or None (``low``: its lower case)."""
+    if low is None:
+        low = text.lower()
+    plain = text.isascii() or not any(c in text for c in _IGNORECASE_ONLY)
+    for name, rx, needs, needs_rx in _CHROME:
+        if needs and not (any(n in low for n in needs) if plain else any(n.search(text) for n in needs_rx)):
+            continue
+        if rx.search(text):
+            return name
+    return None
 
 
 @dataclass(frozen=True)
 class LineFeatures:
-    """What the filter knows about one line."""
+    """What the filter knows about one line (``stopwords`` is counted when first asked for)."""
 
     words: int
     chars: int
     sentence_end: bool
-    stopwords: float
     prose: bool
     chrome: Optional[str]
+    tokens: Sequence[str] = field(default=(), repr=False, compare=False)
+
+    @cached_property
+    def stopwords(self) -> float:
+        """Share of function words, best-fitting language (most long lines never need it)."""
+        return words_stopword_density(self.tokens)
 
 
 def line_features(line: str) -> LineFeatures:
     """Features of one scraped line (language-independent or best-language stopwords)."""
-    text = line.strip()
+    return _features(line.strip())
+
+
+def _features(text: str) -> LineFeatures:
+    """Features of a stripped line; it is lowered and tokenised once (the tokens serve ``_repeated`` too)."""
+    low = text.lower()
+    toks = lower_words(text, low)
     n_words = len(text.split())
-    toks = words(text)
-    sw = stopword_density(text) if toks else 0.0
     end = bool(_SENTENCE_END.search(text))
-    chrome = next((name for name, rx in _CHROME if rx.search(text)), None) if n_words < CHROME_MAX_WORDS else None
+    chrome = chrome_of(text, low) if n_words < CHROME_MAX_WORDS else None
     prose = chrome is None and (
         len(text) >= PROSE_MIN_CHARS
-        or (n_words >= PROSE_MIN_WORDS and (end or sw >= PROSE_MIN_STOPWORDS))
+        or (n_words >= PROSE_MIN_WORDS and (end or words_stopword_density(toks) >= PROSE_MIN_STOPWORDS))
     )
-    return LineFeatures(n_words, len(text), end, sw, prose, chrome)
+    return LineFeatures(n_words, len(text), end, prose, chrome, toks)
 
 
 def _value(f: LineFeatures) -> float:
@@ -150,10 +200,12 @@ def _comment_barrier(lines: Sequence[str], feats: Sequence[LineFeatures]) -> Opt
     return None
 
 
-def _repeated(lines: Sequence[str]) -> List[bool]:
-    """Lines in runs of lines that occur more than once on the page (template rendered twice)."""
+def _repeated(keys: Sequence[Tuple[str, ...]]) -> List[bool]:
+    """Lines in runs of lines that occur more than once on the page (template rendered twice).
+
+    ``keys`` are the lines' ``words``: lines equal up to case, digits and punctuation repeat.
+    """
     seen: dict = {}
-    keys = [" ".join(words(l)) for l in lines]
     for k in keys:
         seen[k] = seen.get(k, 0) + 1
     rep = [bool(k) and seen[k] > 1 for k in keys]
@@ -192,10 +244,10 @@ def filter_lines(lines: Sequence[str], config: object = None) -> List[Optional[s
     ``config`` is the run's ``Config`` (reserved for switches; the constants above are
     measured defaults).
     """
-    feats = [line_features(l) for l in lines]
+    feats = [_features(l.strip()) for l in lines]
     if not feats:
         return []
-    for i, rep in enumerate(_repeated(lines)):
+    for i, rep in enumerate(_repeated([tuple(f.tokens) for f in feats])):
         if rep and feats[i].prose:
             feats[i] = replace(feats[i], prose=False, chrome="prose line printed twice on the page (teaser / template)")
     values = [_value(f) for f in feats]

@@ -93,6 +93,16 @@ ALL_RULES: Tuple[Rule, ...] = LINE_RULES + (REPEATED_HEADLINE,) + LINK_LIST_HEAD
 RULES_BY_NAME = {rule.name: rule for rule in ALL_RULES}
 
 
+def _any_of(rules: Tuple[Rule, ...]) -> Pattern[str]:
+    """One alternation of the rules' patterns (each with its own case flag): fullmatches iff one of them does."""
+    return re.compile("|".join(("(?i:%s)" if r.pattern.flags & re.IGNORECASE else "(?:%s)") % r.pattern.pattern
+                               for r in rules))
+
+
+#: Every line rule in one pattern: a line no rule matches (most lines) costs one regex call.
+_ANY_LINE_RULE = _any_of(LINE_RULES)
+
+
 def match_line(line: str, disabled: Tuple[str, ...] = ()) -> Optional[Rule]:
     """The first line rule whose pattern matches the whole (stripped) line, or None.
 
@@ -102,7 +112,7 @@ def match_line(line: str, disabled: Tuple[str, ...] = ()) -> Optional[Rule]:
     True
     """
     text = line.strip()
-    if not text:
+    if not text or not _ANY_LINE_RULE.fullmatch(text):
         return None
     for rule in LINE_RULES:
         if rule.name not in disabled and rule.pattern.fullmatch(text):

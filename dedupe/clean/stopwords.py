@@ -16,7 +16,9 @@ prepositions, conjunctions, auxiliaries), lower case, written for this project.
 from __future__ import annotations
 
 import re
-from typing import Dict, FrozenSet, Optional, Sequence, Tuple
+from collections import Counter
+from types import MappingProxyType
+from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 STOPWORDS: Dict[str, FrozenSet[str]] = {
     "en": frozenset("""
@@ -99,11 +101,58 @@ tam te tego tej ten to tu tylko tym w we więc z za ze że żeby
 }
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+#: ``_TOKEN`` on lower-case ASCII text: letters are a-z and the only apostrophe is "'".
+_ASCII_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
+#: Byte table: a-z and "'" stay, every other byte becomes a space (a token never spans one).
+_ASCII_SPACES = bytes(b if (97 <= b <= 122 or b == 39) else 32 for b in range(256))
+#: Characters whose lower case depends on context or changes the token boundaries ("İ" -> "i"
+#: + combining dot, "Σ" -> "σ"/"ς"): a text holding one is lowered token by token.
+_CONTEXT_CASE = ("\u0130", "\u03a3")
+
+#: The languages, in the order ties are broken (by code).
+LANGUAGES: Tuple[str, ...] = tuple(sorted(STOPWORDS))
+#: word -> bitmask of the languages whose list holds it (bit i = LANGUAGES[i]), so one lookup
+#: per token counts the function words of every language at once.
+_MASKS: Mapping[str, int] = MappingProxyType({
+    w: sum(1 << i for i, lang in enumerate(LANGUAGES) if w in STOPWORDS[lang])
+    for w in sorted(set().union(*STOPWORDS.values()))
+})
+#: bitmask -> indices of its languages (the few combinations that occur).
+_MASK_LANGS: Mapping[int, Tuple[int, ...]] = MappingProxyType({
+    m: tuple(i for i in range(len(LANGUAGES)) if m >> i & 1) for m in sorted(set(_MASKS.values()))
+})
 
 
 def words(text: str) -> list:
     """Lower-case letter tokens (digits and punctuation dropped; apostrophe words kept whole)."""
+    return lower_words(text, text.lower())
+
+
+def lower_words(text: str, low: str) -> list:
+    """``words(text)`` for a caller that already has ``low = text.lower()``."""
+    if text.isascii():  # the same tokens as _TOKEN, from a byte table and split
+        spaced = low.encode("ascii").translate(_ASCII_SPACES).decode("ascii")
+        if "'" not in spaced:
+            return spaced.split()
+        return [t for chunk in spaced.split() for t in (_ASCII_TOKEN.findall(chunk) if "'" in chunk else (chunk,))]
+    if not any(c in text for c in _CONTEXT_CASE):
+        return _TOKEN.findall(low)  # same tokens as lowering each one, one call
     return [t.lower() for t in _TOKEN.findall(text)]
+
+
+def stopword_counts(toks: Sequence[str]) -> List[int]:
+    """Number of function words among ``toks`` per language of ``LANGUAGES`` (one pass)."""
+    counts = [0] * len(LANGUAGES)
+    for mask, n in Counter(map(_MASKS.get, toks)).items():
+        if mask:
+            for i in _MASK_LANGS[mask]:
+                counts[i] += n
+    return counts
+
+
+def words_stopword_density(toks: Sequence[str]) -> float:
+    """``stopword_density`` of a text already split by ``words`` (0.0 for no words)."""
+    return max(stopword_counts(toks)) / len(toks) if toks else 0.0
 
 
 def language_densities(text: str, languages: Optional[Sequence[str]] = None) -> Tuple[Tuple[str, float], ...]:
@@ -111,17 +160,16 @@ def language_densities(text: str, languages: Optional[Sequence[str]] = None) -> 
     toks = words(text)
     if not toks:
         return ()
-    langs = languages or sorted(STOPWORDS)
-    out = []
-    for lang in langs:
-        sw = STOPWORDS[lang]
-        out.append((lang, sum(1 for t in toks if t in sw) / len(toks)))
+    counts = dict(zip(LANGUAGES, stopword_counts(toks)))
+    out = [(lang, counts[lang] / len(toks)) for lang in (languages or LANGUAGES)]
     out.sort(key=lambda x: (-x[1], x[0]))
     return tuple(out)
 
 
 def stopword_density(text: str, languages: Optional[Sequence[str]] = None) -> float:
     """Share of function words in the text, in the best-fitting language (0.0 for no words)."""
+    if languages is None:
+        return words_stopword_density(words(text))
     d = language_densities(text, languages)
     return d[0][1] if d else 0.0
 
