@@ -215,11 +215,11 @@ def band_keys(sigs: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]
 def buckets(keys: np.ndarray, live: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per band, the shared buckets: ``(members, starts)``.
 
-    ``members`` (int64) lists the live paragraphs of buckets with two or more members,
+    ``members`` (int32 below 2**31 paragraphs) lists the live paragraphs of buckets with two or more members,
     bucket by bucket, ascending inside a bucket; ``starts`` is True where a bucket begins.
     Singleton buckets are dropped, so a corpus without duplicates keeps almost nothing.
     """
-    ids = np.flatnonzero(live).astype(np.int64)
+    ids = np.flatnonzero(live).astype(np.int32 if live.size < 2**31 else np.int64)
     out = []
     for band in range(keys.shape[1]):
         k = keys[ids, band]
@@ -377,7 +377,7 @@ def cross_matches(shared: list[tuple[np.ndarray, np.ndarray]], labels: np.ndarra
         lengths = np.diff(np.append(first, members.size))
         sel = np.repeat(mixed, lengths)
         sub, sub_starts = members[sel], starts[sel]
-        keys = _bucket_pairs(np.cumsum(sub_starts), sub)  # every pair inside the mixed buckets
+        keys = _bucket_pairs(np.cumsum(sub_starts), sub.astype(np.int64))  # every pair inside the mixed buckets
         a, b = keys >> 32, keys & 0xFFFFFFFF
         found.append(keys[labels[a] != labels[b]])
     if not found:

@@ -117,23 +117,33 @@ def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs
     for k, label in enumerate(labels.tolist()):
         members_of[label].append(k)
 
+    by_id = {c.id: c for c in clusters}
+
+    def best(carriers: List[int], k) -> int:
+        if len(carriers) == 1:
+            return carriers[0]
+        if config.canonical_policy == "longest" and isinstance(k, str) and len(carriers) == len(by_id[k].members):
+            return by_id[k].canonical  # the story carries the whole cluster: its canonical is known
+        return _best(carriers, paragraphs, sizes, config)
+
     stories: List[Story] = []
     for label in sorted(members_of):
         docs = [doc_ids[k] for k in members_of[label]]
-        key = lambda i: cluster_of.get(i, f"p{i}")  # noqa: E731 - one key per cluster or lone paragraph
-        base = max(docs, key=lambda d: (len(by_doc[d]), -docs.index(d)))
-        order = [key(i) for i in by_doc[base]]
-        carriers: Dict[str, List[int]] = defaultdict(list)
+        rank = {d: r for r, d in enumerate(docs)}
+        key = cluster_of.get  # a cluster id, or the paragraph's own index for a lone paragraph
+        base = max(docs, key=lambda d: (len(by_doc[d]), -rank[d]))
+        order = [key(i, i) for i in by_doc[base]]
+        carriers: Dict[object, List[int]] = defaultdict(list)
         for doc in docs:
             for i in by_doc[doc]:
-                carriers[key(i)].append(i)
+                carriers[key(i, i)].append(i)
         placed = set(order)
         for doc in docs:
             if doc == base:
                 continue
             anchor = -1
             for i in by_doc[doc]:
-                k = key(i)
+                k = key(i, i)
                 if k in placed:
                     anchor = order.index(k)
                     continue
@@ -142,14 +152,19 @@ def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs
                 placed.add(k)
         story_paragraphs = []
         for k in order:
-            chosen = _best(carriers[k], paragraphs, sizes, config)
-            carrying_docs = tuple(sorted({paragraphs[i].doc_id for i in carriers[k]}, key=docs.index))
+            carried = carriers[k]
+            chosen = paragraphs[best(carried, k)]
+            if len(carried) == 1:
+                carrying_docs, carrying_sources = (chosen.doc_id,), (chosen.source,)
+            else:
+                carrying_docs = tuple(sorted({paragraphs[i].doc_id for i in carried}, key=rank.__getitem__))
+                carrying_sources = tuple(sorted({paragraphs[i].source for i in carried}))
             story_paragraphs.append(StoryParagraph(
-                text=paragraphs[chosen].text,
-                cluster=k if k.startswith("c") else None,
+                text=chosen.text,
+                cluster=k if isinstance(k, str) else None,
                 documents=carrying_docs,
-                sources=tuple(sorted({paragraphs[i].source for i in carriers[k]})),
-                chosen_from=paragraphs[chosen].doc_id,
+                sources=carrying_sources,
+                chosen_from=chosen.doc_id,
             ))
         sources = tuple(sorted({doc_sources[k] for k in members_of[label]}))
         stories.append(Story(id=f"s{len(stories) + 1:06d}", documents=tuple(docs), sources=sources,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     """One input article.
 
@@ -26,7 +26,7 @@ class Document:
     origin: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Removal:
     """One piece of text the cleaner removed, and why.
 
@@ -40,7 +40,7 @@ class Removal:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CleanedDocument:
     """A document after cleaning: the kept text plus every removal."""
 
@@ -49,7 +49,7 @@ class CleanedDocument:
     removals: Tuple[Removal, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Paragraph:
     """One paragraph of a cleaned document; ``index`` counts from 0 in reading order."""
 
@@ -59,7 +59,7 @@ class Paragraph:
     source: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """A verified near-duplicate pair of paragraphs (by position in the paragraph list).
 
@@ -73,7 +73,7 @@ class Match:
     containment: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cluster:
     """A set of near-duplicate paragraphs (indices into the paragraph list), with its canonical one."""
 
@@ -82,7 +82,7 @@ class Cluster:
     canonical: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoryParagraph:
     """One paragraph of a story's canonical text and where it came from."""
 
@@ -93,7 +93,7 @@ class StoryParagraph:
     chosen_from: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Story:
     """Documents linked by shared near-duplicate paragraphs, with one canonical text."""
 
@@ -107,7 +107,7 @@ class Story:
         return "\n\n".join(p.text for p in self.paragraphs)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Report:
     """Counts of one run; ``seconds`` is the only field that varies between identical runs."""
 
@@ -122,7 +122,7 @@ class Report:
     seconds: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Result:
     """Everything ``dedupe.run`` returns."""
 

@@ -15,6 +15,7 @@ the result never depends on the number of workers.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -30,7 +31,7 @@ from .clean.cleaner import clean_document, extract, split_lines
 from .clean.learned import learn_template_keys, page_keys, template_lines
 from .cluster import connected_components
 from .config import Config
-from .model import CleanedDocument, Document, Match, Paragraph, Report, Result
+from .model import CleanedDocument, Document, Match, Paragraph, Removal, Report, Result
 from .paragraphs import paragraphs_of, split_paragraphs
 from .read import as_documents
 
@@ -47,9 +48,9 @@ CHUNK_CHARS = 1_500_000
 CHUNK_DOCUMENTS = 4000
 
 #: What a worker sends back per chunk: per document (cleaned text, or None when it equals
-#: the input, and the removals), then the paragraphs' flat shingle sets, band keys and
+#: the input, the removals as tuples, the paragraphs), then the paragraphs' flat shingle sets, band keys and
 #: which paragraphs have shingles.
-_Chunk = Tuple[List[Tuple[Optional[str], tuple]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_Chunk = Tuple[List[Tuple[Optional[str], tuple, List[str]]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _no_progress(stage: str, done: int, total: Optional[int]) -> None:
@@ -69,15 +70,39 @@ def _chunks(docs: Sequence[Document]) -> List[Tuple[int, int]]:
     return out
 
 
+#: Documents a worker inherited from the parent at fork (set in the worker only).
+_INHERITED: Sequence[Document] = ()
+
+
+def _inherit(docs: Sequence[Document]) -> None:
+    global _INHERITED
+    _INHERITED = docs
+
+
+def _fork_context():
+    """The "fork" start method where the platform has it: workers then inherit the
+    documents instead of receiving them pickled, twice, through a pipe."""
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:  # Windows
+        return None
+
+
 @contextmanager
-def _executor(config: Config, tasks: int) -> Iterator[Optional[ProcessPoolExecutor]]:
-    """A process pool when there is more than one task and more than one process to use."""
+def _executor(config: Config, tasks: int, docs: Sequence[Document]) -> Iterator[Tuple[Optional[ProcessPoolExecutor], bool]]:
+    """``(pool, inherited)``: a process pool when there is more than one task and more
+    than one process to use (else None), and whether its workers hold ``docs`` already."""
     workers = min(config.processes, tasks)
     if workers <= 1:
-        yield None
+        yield None, False
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield pool
+    context = _fork_context()
+    if context is None:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield pool, False
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_inherit, initargs=(docs,)) as pool:
+        yield pool, True
 
 
 def _map(pool: Optional[ProcessPoolExecutor], fn, jobs: Iterable) -> Iterator:
@@ -85,21 +110,26 @@ def _map(pool: Optional[ProcessPoolExecutor], fn, jobs: Iterable) -> Iterator:
     return pool.map(fn, jobs) if pool is not None else map(fn, jobs)
 
 
+def _chunk_docs(docs: Optional[Sequence[Document]], a: int, b: int) -> Sequence[Document]:
+    """A job's documents: sent with it, or inherited by the worker."""
+    return docs if docs is not None else _INHERITED[a:b]
+
+
 # --- pass 1: per-source line counts -------------------------------------------------------
 
 
 def _page_job(args) -> List[Tuple[Optional[str], Optional[Tuple[int, FrozenSet[int]]]]]:
     """Per document: its extracted text when it was HTML (else None) and its page keys."""
-    docs, learn = args
+    docs, a, b, learn = args
     out = []
-    for doc in docs:
+    for doc in _chunk_docs(docs, a, b):
         text = extract(doc)
         lines = split_lines(text) if doc.source in learn else []
         out.append((text if doc.kind == "html" else None, page_keys(lines) if lines else None))
     return out
 
 
-def _learn(docs: Sequence[Document], ranges, config: Config, pool, progress: Progress):
+def _learn(docs: Sequence[Document], ranges, config: Config, pool, inherited: bool, progress: Progress):
     """Extracted HTML texts by position, and ``{source: (template line keys, pages)}``."""
     per_source = Counter(doc.source for doc in docs)
     learn = frozenset(s for s, n in per_source.items() if n >= config.learn_min_documents)
@@ -107,7 +137,7 @@ def _learn(docs: Sequence[Document], ranges, config: Config, pool, progress: Pro
     extracted: Dict[int, str] = {}
     pages = []
     if learn or html:
-        jobs = ((docs[a:b], learn) for a, b in ranges)
+        jobs = ((None if inherited else docs[a:b], a, b, learn) for a, b in ranges)
         for (a, b), result in zip(ranges, _map(pool, _page_job, jobs)):
             for k, (text, keys) in enumerate(result):
                 if text is not None:
@@ -130,15 +160,17 @@ def _note(source: str, pages: int) -> str:
 
 def _clean_job(args) -> _Chunk:
     """Clean a chunk of documents and fingerprint its paragraphs."""
-    docs, texts, templates, config = args
+    docs, a, b, texts, templates, config = args
     out, paragraphs = [], []
-    for doc, text in zip(docs, texts):
+    for doc, text in zip(_chunk_docs(docs, a, b), texts):
         keys, pages = templates.get(doc.source, (frozenset(), 0))
         raw = extract(doc) if text is None else text
         template = template_lines(split_lines(raw), keys)
         cleaned = clean_document(doc, config, template, _note(doc.source, pages), text=raw)
-        out.append((None if cleaned.text == doc.text else cleaned.text, cleaned.removals))
-        paragraphs.extend(split_paragraphs(cleaned.text))
+        removals = tuple((r.rule, r.text, r.where, r.reason) for r in cleaned.removals)  # plain tuples pickle anywhere
+        parts = split_paragraphs(cleaned.text)
+        out.append((None if cleaned.text == doc.text else cleaned.text, removals, parts))
+        paragraphs.extend(parts)
     values, offsets, sigs = fingerprint.fingerprint_flat(paragraphs, config)
     keys, live = candidates.band_keys(sigs, config)
     return out, values, offsets, keys, live
@@ -156,10 +188,10 @@ class _Prepared:
 def _prepare(docs: Sequence[Document], config: Config, progress: Progress) -> _Prepared:
     """Both passes, in worker processes when the input is large enough."""
     ranges = _chunks(docs)
-    with _executor(config, len(ranges)) as pool:
-        extracted, learned = _learn(docs, ranges, config, pool, progress)
+    with _executor(config, len(ranges), docs) as (pool, inherited):
+        extracted, learned = _learn(docs, ranges, config, pool, inherited, progress)
         jobs = (
-            (docs[a:b], [extracted.get(i) for i in range(a, b)],
+            (None if inherited else docs[a:b], a, b, [extracted.get(i) for i in range(a, b)],
              {s: learned[s] for s in {d.source for d in docs[a:b]} if s in learned}, config)
             for a, b in ranges
         )
@@ -167,11 +199,11 @@ def _prepare(docs: Sequence[Document], config: Config, progress: Progress) -> _P
         paragraphs: List[Paragraph] = []
         values, offsets, keys, live = [], [np.zeros(1, np.int64)], [], []
         for (a, b), (docs_out, v, o, k, lv) in zip(ranges, _map(pool, _clean_job, jobs)):
-            for doc, (text, removals) in zip(docs[a:b], docs_out):
-                c = CleanedDocument(document=doc, text=doc.text if text is None else text, removals=removals)
-                cleaned.append(c)
-                paragraphs.extend(Paragraph(doc_id=doc.id, index=i, text=t, source=doc.source)
-                                  for i, t in enumerate(split_paragraphs(c.text)))
+            for doc, (text, removals, parts) in zip(docs[a:b], docs_out):
+                cleaned.append(CleanedDocument(document=doc, text=doc.text if text is None else text,
+                                               removals=tuple(Removal(*r) for r in removals)))
+                doc_id, source = doc.id, doc.source
+                paragraphs.extend([Paragraph(doc_id, i, t, source) for i, t in enumerate(parts)])
             values.append(v)
             offsets.append(o[1:] + offsets[-1][-1])
             keys.append(k)

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections import defaultdict
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
 from .errors import OutputError
-from .model import Result
+from .model import Match, Result
 
 FILES = ("stories.jsonl", "documents.jsonl", "report.json")
 
@@ -27,33 +26,56 @@ def _dumps(obj) -> str:
 def story_records(result: Result) -> Iterator[dict]:
     """One JSON-ready dict per story."""
     for story in result.stories:
+        paragraphs = story.paragraphs
         yield {
             "id": story.id,
-            "text": story.text,
+            "text": "\n\n".join([p.text for p in paragraphs]),
             "documents": list(story.documents),
             "sources": list(story.sources),
             "paragraphs": [
                 {"text": p.text, "cluster": p.cluster, "documents": list(p.documents), "sources": list(p.sources),
                  "chosen_from": p.chosen_from}
-                for p in story.paragraphs
+                for p in paragraphs
             ],
         }
 
 
+def earliest_matches(result: Result) -> Dict[int, Match]:
+    """Paragraph -> its earliest verified match among the paragraphs before it (smallest ``a``)."""
+    earliest: Dict[int, Match] = {}
+    for m in result.matches:  # sorted by (a, b): the first seen for each b has the smallest a
+        if m.b not in earliest:
+            earliest[m.b] = m
+    return earliest
+
+
 def document_records(result: Result) -> Iterator[dict]:
-    """One JSON-ready dict per input document: cleaned text, removals, duplicate links, story."""
+    """One JSON-ready dict per input document: cleaned text, removals, paragraphs, story.
+
+    Each paragraph has its ``cluster`` and ``duplicate_of``: the earliest paragraph before
+    it (in input order) it was verified against, as ``dedupe index add`` reports it, or
+    None for the first of its cluster and for unique paragraphs.
+    """
     paragraphs = result.paragraphs
-    cluster_of = {i: c.id for c in result.clusters for i in c.members}
-    links: Dict[int, List[Tuple[int, float, float]]] = defaultdict(list)
-    for m in result.matches:
-        links[m.a].append((m.b, m.jaccard, m.containment))
-        links[m.b].append((m.a, m.jaccard, m.containment))
+    cluster_of: Dict[int, str] = {i: c.id for c in result.clusters for i in c.members}
+    earliest = earliest_matches(result)
     story_of = {doc_id: s.id for s in result.stories for doc_id in s.documents}
-    by_doc: Dict[str, List[int]] = defaultdict(list)
-    for i, p in enumerate(paragraphs):
-        by_doc[p.doc_id].append(i)
+    start = 0
     for cleaned in result.documents:
         doc = cleaned.document
+        end = start
+        while end < len(paragraphs) and paragraphs[end].doc_id == doc.id:
+            end += 1
+        entries = []
+        for i in range(start, end):
+            m = earliest.get(i)
+            of = None
+            if m is not None:
+                q = paragraphs[m.a]
+                of = {"document": q.doc_id, "paragraph": q.index, "source": q.source, "jaccard": m.jaccard,
+                      "containment": m.containment}
+            entries.append({"index": paragraphs[i].index, "cluster": cluster_of.get(i), "duplicate_of": of})
+        start = end
         yield {
             "id": doc.id,
             "source": doc.source,
@@ -62,18 +84,7 @@ def document_records(result: Result) -> Iterator[dict]:
             "text": cleaned.text,
             "story": story_of.get(doc.id),
             "removed": [{"rule": r.rule, "text": r.text, "where": r.where, "reason": r.reason} for r in cleaned.removals],
-            "paragraphs": [
-                {
-                    "index": paragraphs[i].index,
-                    "cluster": cluster_of.get(i),
-                    "duplicate_of": [
-                        {"document": paragraphs[j].doc_id, "paragraph": paragraphs[j].index,
-                         "source": paragraphs[j].source, "jaccard": jac, "containment": con}
-                        for j, jac, con in sorted(links[i])
-                    ],
-                }
-                for i in by_doc[doc.id]
-            ],
+            "paragraphs": entries,
         }
 
 
