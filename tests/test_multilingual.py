@@ -68,3 +68,30 @@ def test_stopword_lists_are_lower_case_data():
     for lang, words in STOPWORDS.items():
         assert len(words) >= 60, lang
         assert all(w == w.lower() for w in words)
+
+
+TEASERS = {
+    "de": ["Warum die Mieten in den großen Städten auch in diesem Jahr wieder steigen werden",
+           "Was Sie über die neue Grundsteuer und die Fristen für die Erklärung wissen müssen",
+           "Der Bürgermeister will den Marktplatz bis zum Sommer für die Autos sperren lassen"],
+    "fr": ["Pourquoi les loyers vont encore augmenter dans les grandes villes cette année encore",
+           "Ce que vous devez savoir sur la nouvelle taxe foncière et les dates limites de déclaration",
+           "Le maire veut fermer la place du marché aux voitures avant le début de cet été"],
+    "es": ["Por qué los alquileres volverán a subir este año en las grandes ciudades del país",
+           "Lo que debe saber sobre el nuevo impuesto de bienes inmuebles y los plazos de la declaración",
+           "El alcalde quiere cerrar la plaza del mercado a los coches antes del próximo verano"],
+    "it": ["Perché gli affitti aumenteranno ancora quest'anno nelle grandi città del paese",
+           "Cosa c'è da sapere sulla nuova tassa sulla casa e sulle scadenze della dichiarazione",
+           "Il sindaco vuole chiudere la piazza del mercato alle auto prima dell'inizio dell'estate"],
+    "nl": ["Waarom de huren in de grote steden ook dit jaar weer verder zullen gaan stijgen",
+           "Wat u moet weten over de nieuwe onroerendezaakbelasting en de termijnen voor de aangifte",
+           "De burgemeester wil het marktplein voor de zomer afsluiten voor alle auto's in de stad"],
+}
+
+
+@pytest.mark.parametrize("lang", sorted(TEXTS))
+def test_wordy_teaser_headlines_after_article_go(lang):
+    """Teaser headlines are as wordy as prose in any language, but end without a full stop."""
+    page = MENUS[lang][:5] + TEXTS[lang] + TEASERS[lang] + MENUS[lang][5:]
+    kept = [l for l, why in zip(page, filter_lines(page)) if why is None]
+    assert kept == TEXTS[lang]

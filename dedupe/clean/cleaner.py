@@ -87,8 +87,11 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str]) -> List
 
         kept = [i for i, v in enumerate(verdicts) if v is None]
         reasons = filter_lines([lines[i] for i in kept], config)
-        # The headline (first line left by the rules) is article text, however short.
-        if kept and len(lines[kept[0]].split()) <= HEADLINE_MAX_WORDS:
+        # The headline (first line left by the rules) is article text, however short, when the
+        # article follows it closely (on a naive scrape the first line is a menu item).
+        body = next((k for k, reason in enumerate(reasons) if reason is None), None)
+        if (kept and len(lines[kept[0]].split()) <= HEADLINE_MAX_WORDS
+                and (body is None or body <= HEADLINE_LOOKAHEAD)):
             reasons[0] = None
         for i, reason in zip(kept, reasons):
             if reason:

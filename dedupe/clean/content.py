@@ -2,16 +2,21 @@
 
 A naive scrape has one line per block of the page: menus, teasers, captions, share
 buttons, footers and the article.  Without the HTML, the article is found by line
-features alone, in three steps:
+features alone, in four steps:
 
-1. *Line class*: ``prose`` (long, or ends like a sentence / is rich in function words of
-   any of the languages in ``dedupe.clean.stopwords``), ``short`` (a few words: subheading,
-   caption, byline, menu item) or ``chrome`` (copyright, dates alone, counters, pipes).
-2. *Article span*: prose lines are worth their length, other lines cost a little; the
+1. *Line class*: ``prose`` (long, or ten words or more ending like a sentence: teaser
+   headlines, however wordy, end without a full stop), ``short`` (subheading, caption,
+   byline, menu item) or ``chrome`` (copyright, dates alone, counters, pipes).
+2. *Structure*: numbered lists ("1) ...", "2) ...") and tables scraped one cell a line
+   (runs of figure cells) are found by their shape; they cost nothing in step 3 and join
+   the article when they sit next to it (a recipe, a product list, a standings table).
+3. *Article span*: prose lines are worth their length, other lines cost a little; the
    contiguous span with the highest sum is the article (a run of thirty menu items costs
    more than a subheading or an "Advertisement" between two paragraphs).  Further spans
-   worth a good share of the best one are kept too (an article split by a gallery).
-3. *Inside the span*: short lines stay when they read like text (a subheading between
+   worth a good share of the best one, with two paragraphs in a row, are kept too (an
+   article split by a gallery; a teaser stream alternates titles and blurbs).  A span
+   grows over the statements right next to it ("Officials declined to comment.").
+4. *Inside the span*: short lines stay when they read like text (a subheading between
    paragraphs, a list of sentences) and go when they form a run of labels (share
    buttons, tag lists, link lists).
 
@@ -30,11 +35,11 @@ from .stopwords import lower_words, words_stopword_density
 # --------------------------------------------------------------------------------------
 # Tuned constants (measured on the dev half of the ScrapingHub naive-scrape set)
 
-#: A line with at least this many words that reads like text is prose.
+#: A line with at least this many words that ends like a sentence is prose.
 PROSE_MIN_WORDS = 10  # headlines and menu items are shorter; sentences of real text longer
 #: Long lines are prose in any script (no stopword list needed).
 PROSE_MIN_CHARS = 160  # teaser headlines stay below; two sentences are above
-#: Share of function words that marks running text (best-fitting language).
+#: Share of function words that marks a short line as text (best-fitting language).
 PROSE_MIN_STOPWORDS = 0.2  # running text 0.3-0.5; headline/menu lists below 0.15
 #: What a non-prose line costs inside the article span (in characters of prose).
 SHORT_COST = 40.0  # ~ half a sentence: a subheading or a caption inside an article is bridged
@@ -46,21 +51,45 @@ COMMENTS_AFTER_PROSE = 600  # a lede paragraph or two; teaser strips before the 
 REPEAT_RUN = 3  # a sidebar or teaser list repeats as a group; an article repeats at most a line (pull quote)
 #: A further span is kept when it is worth this share of the best one.
 SECOND_SPAN_SHARE = 0.35  # an article split by a gallery keeps both halves; teaser strips are smaller
-#: ... and at least this much prose on its own.
-SECOND_SPAN_MIN = 400.0  # one teaser paragraph is shorter
+#: ... and at least this much prose on its own (and two prose lines in a row somewhere).
+SECOND_SPAN_MIN = 400.0  # one teaser paragraph is shorter; a teaser stream never has two blurbs in a row
 #: A run of this many non-prose lines inside the span is a widget (link list, share bar).
 LABEL_RUN = 3  # subheading + dateline is two; menus and share bars are longer
-#: A line next to the article span joins it when it reads as a sentence: at least this many
-#: words, ending like a sentence, with this share of function words ("Its shares rose 7%.").
+#: A line next to the article span joins it when it reads as a statement: at least this many
+#: words, ending in a full stop (or holding two sentences), with this share of function words
+#: ("Its shares rose 7%.", not "Like this story? Share it!").
 EDGE_SENTENCE_MIN_WORDS = 4  # "Officials declined to comment." is four; menu items rarely end in a period
 EDGE_SENTENCE_MIN_STOPWORDS = 0.15  # teaser headlines and captions without function words stay out
 #: Short lines in a run read like text when this share of them end like sentences or are wordy.
 RUN_TEXT_SHARE = 0.5
+#: Structured content: a numbered list ("1) ...", "2) ...") or a table scraped one cell a line.
+#: A numbered list has at least this many consecutively numbered items ...
+ENUM_MIN_ITEMS = 3  # two numbers in a row can be chance (a date, a score); three counting up are a list
+#: ... each at most this many lines after the previous one.
+ENUM_MAX_GAP = 4  # an item, its link or price line and a caption; further apart the numbers are unrelated
+#: A table has at least this many figure cells ("5040", "85%", "-12.99") ...
+TABLE_MIN_FIGURES = 6  # two rows of three figures: a small stock quote or standings table
+#: ... at most this many lines apart (the text cells of a row lie between).
+TABLE_MAX_GAP = 5  # position, name, team, figures: standings and stats tables have up to four text columns
+#: Short lines right before the first figure are the table's header row(s).
+TABLE_HEADER_MAX = 12  # two header rows of five columns and a first row's text cells
+#: A figure cell is at most this long.
+FIGURE_MAX_CHARS = 16  # "1,234,567.89 %" fits; a sentence with a number is longer
+#: A structured block this close to the article span joins it (a lead-in "The offers:" and a caption between).
+STRUCTURE_EDGE_GAP = 2
 
+#: A sentence stop inside a line: after a word of two letters or more ("U.S." is not one), before the next word.
+_INNER_STOP = re.compile(r"([^\W\d_]{2})[.!?…][\"'”’»)\]]*\s*([^\W\d_])")
+#: The number of an enumerated item: "1) ...", "2. ...", "(3) ...", "#4 ..." followed by its text.
+_ENUMERATOR = re.compile(r"(?:\((\d{1,3})\)|(\d{1,3})[.)]|#(\d{1,3}))\s+\S")
+#: A table cell holding a figure: no letters, at least one digit.
+_FIGURE = re.compile(r"[\W\d_]*\d[\W\d_]*")
 #: A short line like "167 comments" / "Leave a Reply" after the article opens the comments.
 _COMMENTS = re.compile(r"\b(comments?|leave a reply|reply|replies|responses|discussion|kommentare?|commentaires?|comentarios?|commenti|comentários|reacties|reageer)\b", re.I)
-#: Ends like a sentence: . ! ? … possibly followed by closing quotes/brackets (not ":" - headlines use it).
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
+#: Closing quotes and brackets that may follow the end of a sentence.
+_CLOSERS = "\"'”’»)]"
+#: Ends like a sentence: . ! ? … before any closers (not ":" - headlines use it).
+_SENTENCE_STOPS = ".!?…"
 
 
 @dataclass(frozen=True)
@@ -121,6 +150,9 @@ class LineFeatures:
     prose: bool
     chrome: Optional[str]
     tokens: Sequence[str] = field(default=(), repr=False, compare=False)
+    #: Reads as a statement: ends in one full stop, not "!", "?" or "..." as prompts and teasers do,
+    #: or holds two sentences with the end cut off ("... for a vote.Featured image via ...").
+    statement_end: bool = False
 
     @cached_property
     def stopwords(self) -> float:
@@ -133,18 +165,26 @@ def line_features(line: str) -> LineFeatures:
     return _features(line.strip())
 
 
+def _two_sentences(text: str) -> bool:
+    """The line holds a sentence stop followed by a new sentence ("... for a vote.Featured image via ...")."""
+    return any(m.group(1)[-1].islower() and m.group(2).isupper() for m in _INNER_STOP.finditer(text))
+
+
 def _features(text: str) -> LineFeatures:
     """Features of a stripped line; it is lowered and tokenised once (the tokens serve ``_repeated`` too)."""
     low = text.lower()
     toks = lower_words(text, low)
     n_words = len(text.split())
-    end = bool(_SENTENCE_END.search(text))
+    bare = text.rstrip(_CLOSERS)
+    end = bool(bare) and bare[-1] in _SENTENCE_STOPS
     chrome = chrome_of(text, low) if n_words < CHROME_MAX_WORDS else None
     prose = chrome is None and (
         len(text) >= PROSE_MIN_CHARS
-        or (n_words >= PROSE_MIN_WORDS and (end or words_stopword_density(toks) >= PROSE_MIN_STOPWORDS))
+        or (n_words >= PROSE_MIN_WORDS and end)
     )
-    return LineFeatures(n_words, len(text), end, prose, chrome, toks)
+    statement = ((end and bare[-1] == "." and bare[-2:-1] not in (".", "…"))
+                 or (not end and n_words >= EDGE_SENTENCE_MIN_WORDS and _two_sentences(text)))
+    return LineFeatures(n_words, len(text), end, prose, chrome, toks, statement)
 
 
 def _value(f: LineFeatures) -> float:
@@ -167,6 +207,11 @@ def _best_span(values: Sequence[float], lo: int, hi: int) -> Tuple[float, int, i
     return best, best_s, best_e
 
 
+def _has_paragraph_run(values: Sequence[float], s: int, e: int) -> bool:
+    """Two prose lines in a row in values[s:e] (an article has them; a teaser stream has none)."""
+    return any(values[i] > 0 and values[i + 1] > 0 for i in range(s, e - 1))
+
+
 def _spans(values: Sequence[float]) -> List[Tuple[int, int]]:
     """The best span and the further spans worth keeping, in order."""
     top, s, e = _best_span(values, 0, len(values))
@@ -179,7 +224,7 @@ def _spans(values: Sequence[float]) -> List[Tuple[int, int]]:
         if hi <= lo:
             continue
         v, s2, e2 = _best_span(values, lo, hi)
-        if v >= SECOND_SPAN_SHARE * top and v >= SECOND_SPAN_MIN:
+        if v >= SECOND_SPAN_SHARE * top and v >= SECOND_SPAN_MIN and _has_paragraph_run(values, s2, e2):
             spans.append((s2, e2))
             todo.extend([(lo, s2), (e2, hi)])
     return sorted(spans)
@@ -222,20 +267,105 @@ def _repeated(keys: Sequence[Tuple[str, ...]]) -> List[bool]:
     return out
 
 
+def _numbered_lists(lines: Sequence[str]) -> List[Tuple[int, int]]:
+    """(start, end) of runs of items numbered n, n+1, n+2 ... (each item with the lines up to the next)."""
+    items = []
+    for i, line in enumerate(lines):
+        m = _ENUMERATOR.match(line)
+        if m:
+            items.append((i, int(next(g for g in m.groups() if g))))
+    out: List[Tuple[int, int]] = []
+    chain: List[Tuple[int, int]] = []
+    for i, n in items + [(-1, -1)]:  # sentinel closes the last chain
+        if chain and n == chain[-1][1] + 1 and 0 < i - chain[-1][0] <= ENUM_MAX_GAP:
+            chain.append((i, n))
+            continue
+        if len(chain) >= ENUM_MIN_ITEMS:
+            last_gap = chain[-1][0] - chain[-2][0]  # the last item runs as long as the one before it
+            out.append((chain[0][0], min(len(lines), chain[-1][0] + last_gap)))
+        chain = [(i, n)]
+    return out
+
+
+def _data_figures(cells: Sequence[str]) -> int:
+    """Figure cells that are data, not a running count (the 1, 2, 3 ... of a "most read" list)."""
+    n, count = 0, None
+    for cell in cells:
+        cell = cell.strip()
+        value = int(cell) if cell.isdigit() and len(cell) <= 3 else None
+        if value is not None and count is not None and value == count + 1:
+            count = value
+            continue
+        count = value if value is not None else count
+        n += 1
+    return n
+
+
+def _tables(lines: Sequence[str], feats: Sequence[LineFeatures]) -> List[Tuple[int, int]]:
+    """(start, end) of tables scraped one cell a line: clusters of figure cells and their header.
+
+    The block ends at the last figure: text cells after it cannot be told from what follows the
+    table (a footer menu), and the span still bridges them when prose comes next.
+    """
+    figures = [i for i, (line, f) in enumerate(zip(lines, feats))
+               if f.chars <= FIGURE_MAX_CHARS and _FIGURE.fullmatch(line.strip())]
+    out: List[Tuple[int, int]] = []
+    k = 0
+    while k < len(figures):
+        j = k
+        while j + 1 < len(figures) and figures[j + 1] - figures[j] <= TABLE_MAX_GAP:
+            j += 1
+        if _data_figures([lines[i] for i in figures[k:j + 1]]) >= TABLE_MIN_FIGURES:
+            s, e = figures[k], figures[j] + 1
+            while s > 0 and figures[k] - s < TABLE_HEADER_MAX and not feats[s - 1].prose:
+                s -= 1
+            out.append((s, e))
+        k = j + 1
+    return out
+
+
+def _structures(lines: Sequence[str], feats: Sequence[LineFeatures]) -> List[Tuple[int, int]]:
+    """Numbered lists and tables, merged where they overlap, in order."""
+    merged: List[Tuple[int, int]] = []
+    for s, e in sorted(_numbered_lists(lines) + _tables(lines, feats)):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
 def _sentence_like(f: LineFeatures) -> bool:
-    """A short line that still reads as a sentence of text (ends like one, a few words, stopwords)."""
-    return (f.chrome is None and f.words >= EDGE_SENTENCE_MIN_WORDS and f.sentence_end
+    """A short line that still reads as a statement of text (one full stop, a few words, stopwords)."""
+    return (f.chrome is None and f.words >= EDGE_SENTENCE_MIN_WORDS and f.statement_end
             and f.stopwords >= EDGE_SENTENCE_MIN_STOPWORDS)
 
 
-def _extend(s: int, e: int, feats: Sequence[LineFeatures], barrier: Optional[int]) -> Tuple[int, int]:
-    """Grow a span over the sentence-like lines right next to it (a short closing sentence)."""
+def reads_as_sentence(line: str) -> bool:
+    """A short line that reads as a statement: ends in one full stop, a few words, some function
+    words, no page chrome ("Officials declined to comment." but not "Share it with a friend!",
+    "You may also like..." or "© 2019 X.")."""
+    return _sentence_like(line_features(line))
+
+
+def _extend(s: int, e: int, feats: Sequence[LineFeatures], barrier: Optional[int],
+            blocks: Sequence[Tuple[int, int]] = ()) -> Tuple[int, int]:
+    """Grow a span over the sentence-like lines right next to it (a short closing sentence) and
+    over the numbered lists and tables that start or end within ``STRUCTURE_EDGE_GAP`` lines of it."""
     stop = len(feats) if barrier is None else barrier
-    while e < stop and _sentence_like(feats[e]):
-        e += 1
-    while s > 0 and _sentence_like(feats[s - 1]):
-        s -= 1
-    return s, e
+    while True:
+        s0, e0 = s, e
+        while e < stop and _sentence_like(feats[e]):
+            e += 1
+        while s > 0 and _sentence_like(feats[s - 1]):
+            s -= 1
+        for bs, be in blocks:
+            if e < be and bs <= e + STRUCTURE_EDGE_GAP and be <= stop and not any(f.chrome for f in feats[e:bs]):
+                e = be
+            if bs < s and be >= s - STRUCTURE_EDGE_GAP and not any(f.chrome for f in feats[be:s]):
+                s = bs
+        if (s, e) == (s0, e0):
+            return s, e
 
 
 def filter_lines(lines: Sequence[str], config: object = None) -> List[Optional[str]]:
@@ -250,11 +380,16 @@ def filter_lines(lines: Sequence[str], config: object = None) -> List[Optional[s
     for i, rep in enumerate(_repeated([tuple(f.tokens) for f in feats])):
         if rep and feats[i].prose:
             feats[i] = replace(feats[i], prose=False, chrome="prose line printed twice on the page (teaser / template)")
-    values = [_value(f) for f in feats]
+    blocks = _structures(lines, feats)
+    structured = [False] * len(lines)
+    for s, e in blocks:
+        structured[s:e] = [True] * (e - s)
+    # A list or table costs nothing: the span may reach across it to the prose beyond.
+    values = [_value(f) if f.prose or not inside else 0.0 for f, inside in zip(feats, structured)]
     barrier = _comment_barrier(lines, feats)
     if barrier is not None:
         values[barrier:] = [-SHORT_COST] * (len(values) - barrier)
-    spans = [_extend(s, e, feats, barrier) for s, e in _spans(values)]
+    spans = [_extend(s, e, feats, barrier, blocks) for s, e in _spans(values)]
     if not spans:
         return [None] * len(lines)  # no prose anywhere: nothing to anchor on, keep all (recall first)
     out: List[Optional[str]] = ["outside the article text: menu, teaser or footer region"] * len(lines)
@@ -263,12 +398,12 @@ def filter_lines(lines: Sequence[str], config: object = None) -> List[Optional[s
     for s, e in spans:
         i = s
         while i < e:
-            if feats[i].prose:
-                out[i] = None
+            if feats[i].prose or structured[i]:
+                out[i] = None  # prose, and the cells and items of a list or table (figures included)
                 i += 1
                 continue
             j = i
-            while j < e and not feats[j].prose:
+            while j < e and not (feats[j].prose or structured[j]):
                 j += 1
             run = feats[i:j]
             texty = sum(_texty(f) for f in run) >= RUN_TEXT_SHARE * len(run)
