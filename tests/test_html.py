@@ -112,3 +112,29 @@ def test_never_adds_words(parts):
     out = html_to_text(page)
     source = re.sub(r"<[^>]*>", "", "".join(parts))
     assert all(word in source for word in out.split())
+
+
+def test_data_table_rows_with_descriptive_classes_are_kept():
+    """Class words of rows and cells name the data ("player", "date"), not page furniture."""
+    rows = "".join(f"<tr class='oddrow player-{i}'><td class='date'>{i}</td><td>Driver {i}</td><td>{5000 - i}</td></tr>"
+                   for i in range(1, 6))
+    page = (f"<html><body><div class='articleBody'><p>{PARA[0]}</p><table><tr><th>Pos.</th><th>Driver</th>"
+            f"<th>Points</th></tr>{rows}</table><p>{PARA[1]}</p></div></body></html>")
+    text = html_to_text(page)
+    assert "Driver 3" in text and "4997" in text
+
+
+def test_social_media_embed_in_article_is_kept_share_bar_is_not():
+    post = "Yes this is real and yes the state spent nearly half a million dollars on it, the reporter wrote."
+    page = (f"<html><body><article><p>{PARA[0]}</p><div class='social-media-embed'><blockquote><p>{post}</p>"
+            f"</blockquote></div><p>{PARA[1]}</p><div class='social-share'><a href='#'>Share on Facebook</a></div>"
+            f"</article></body></html>")
+    text = html_to_text(page)
+    assert post in text and "Share on Facebook" not in text
+
+
+def test_closing_statement_after_body_is_kept_prompt_is_not():
+    page = (f"<html><body><article><p>{PARA[0]}</p><p>{PARA[1]}</p><p>Officials declined to comment.</p>"
+            f"<p>Like this story? Share it with a friend!</p></article></body></html>")
+    paras = html_to_text(page).split("\n\n")
+    assert paras == [PARA[0], PARA[1], "Officials declined to comment."]

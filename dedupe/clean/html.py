@@ -15,7 +15,10 @@ Method (no other extractor is called):
 3. *Blocks*: inside the container each block is kept or dropped by its own features
    (hints below the container, link density, headline) and short blocks take the class of
    their prose neighbours (jusText's context idea), so bylines, dates and "Advertisement"
-   at the edges go while subheadings between paragraphs stay.
+   at the edges go while subheadings between paragraphs stay, and so does a short statement
+   right at the body's edge ("Officials declined to comment.", not "Share it with a friend!").
+   Class words of table rows and cells name their data ("player", "date"), so only strong
+   hints apply there; a social post the article embeds ("social-media-embed") is text.
 
 ``html_to_blocks`` returns every block with its verdict (``reason`` is None for kept
 blocks); ``html_to_text`` joins the kept ones with blank lines.
@@ -31,6 +34,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
 from . import stopwords
+from .content import reads_as_sentence
 from .stopwords import stopword_density
 
 log = logging.getLogger(__name__)
@@ -82,6 +86,10 @@ HINT_RULES: Tuple[HintRule, ...] = (
     HintRule("header", r"header|hed|headline|title|kicker|eyebrow|dek", "headline area", strong=False),
     HintRule("screen-reader", r"sronly|screenreader|visuallyhidden|offscreen|hidden|hide|hdn", "hidden helper text", strong=False),
 )
+#: An element whose words say both "embedded" and a social network holds a post the article
+#: quotes ("social-media-embed", "embedded-tweet"): text, not share buttons or a video player.
+EMBED_WORDS = frozenset({"embed", "embedded", "embeds"})
+SOCIAL_POST_WORDS = frozenset({"social", "tweet", "twitter", "instagram", "facebook", "tiktok"})
 #: Class/id words that mark the article body; they cancel the weak hints above.
 POSITIVE_HINT = re.compile(r"^(article|articles|body|content|entry|main|post|story|text|blog|prose|copy|richtext)$")
 
@@ -90,6 +98,10 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+")
 #: Fused class words ("screen-reader-text" -> "screenreadertext") checked by prefix too.
 _FUSED = (("sronly", "sr-only"), ("screenreader", "screen-reader"), ("visuallyhidden", "visually-hidden"))
+
+#: Rows and cells of a data table: their class words name the data ("player", "date", "title"),
+#: so only strong hints count on them.
+TABLE_PART_TAGS = frozenset("tr td th thead tbody tfoot".split())
 
 BLOCK_TAGS = frozenset(
     """address article aside blockquote body center dd details dialog dir div dl dt fieldset
@@ -179,12 +191,14 @@ def _hint_for(tag: Tag) -> Optional[str]:
             if fused.startswith(key):
                 return "hidden helper text (class %s)" % label
         tokens.extend(t.lower() for t in _WORD_SPLIT.split(_CAMEL.sub(" ", w)) if t)
-    positive = any(POSITIVE_HINT.match(t) for t in tokens)
+    if EMBED_WORDS.intersection(tokens) and SOCIAL_POST_WORDS.intersection(tokens):
+        return None
+    weak_ok = not any(POSITIVE_HINT.match(t) for t in tokens) and tag.name not in TABLE_PART_TAGS
     for i, t in enumerate(tokens):
         if i and tokens[i - 1] in ("has", "no", "with", "without", "show", "is"):
             continue  # state flags such as "has-sidebar", "no-comments"
         for rule, rx in _HINT_RES:
-            if rx.match(t) and (rule.strong or not positive):
+            if rx.match(t) and (rule.strong or weak_ok):
                 return "%s (class/id word %r)" % (rule.reason, t)
     return None
 
@@ -391,6 +405,11 @@ def _context(blocks: Sequence[_Raw], reasons: List[Optional[str]]) -> List[Optio
     if not prose:
         return reasons
     first, last = prose[0], prose[-1]
+    # A short sentence right next to the body is its first or last line ("Officials declined to comment.").
+    while last + 1 < n and reasons[last + 1] is None and reads_as_sentence(blocks[last + 1].text):
+        last += 1
+    while first > 0 and reasons[first - 1] is None and reads_as_sentence(blocks[first - 1].text):
+        first -= 1
     out = list(reasons)
     for i in alive:
         if blocks[i].prose:
