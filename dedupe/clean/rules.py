@@ -63,6 +63,8 @@ LINE_RULES: Tuple[Rule, ...] = (
     Rule("photo-credit", "short photo credit ('Photo: AFP', 'Foto: dpa')",
          _rx(r"(?:photo|photograph|picture|image|pic|foto|bild|crédit photo|credit|credits)s?\s*(?::|/|by\b|©)\s*"
              r"[^.!?]{1,60}?(?:/\s*[^.!?]{1,40})?")),
+    Rule("caption-credit", "photo caption ending in its credit ('Protesters in the square (Image: Getty)')",
+         _rx(r"[^()]{0,300}\((?:images?|photos?|pictures?|pic|credit|foto|bild|photograph)\s*:\s*[^()]{1,60}\)")),
     Rule("read-more", "cross-link to another article ('Read more: ...')",
          _rx(r"(?:read more|read also|also read|related|see also|more on this|lire aussi|à lire aussi|a lire aussi|"
              r"lesen sie auch|mehr zum thema|lee también|leer más|lea también)\s*[:»>|].*|read more|continue reading|click here to read more")),
