@@ -9,10 +9,12 @@ import pytest
 
 from benchmarks.quality import DEFAULT_BENCH, HTML_SET, TEXT_SET, load_harness, run_one
 
-#: measured 2026-11-21: html_to_text F1 0.965 P 0.965 R 0.965; clean_text F1 0.891 P 0.843 R 0.946
+#: measured 2026-11-21 (benchmarks/quality.py): html_to_text F1 0.972 P 0.967 R 0.978;
+#: clean_text F1 0.935 P 0.905 R 0.966 (issue 3 targets: html F1 >= 0.965 and P >= 0.95;
+#: text F1 >= 0.90 and R >= 0.95)
 FLOORS = {
-    (HTML_SET, "py:benchmarks.quality:dedupe_html"): {"f1": 0.960, "precision": 0.960, "recall": 0.960},
-    (TEXT_SET, "py:benchmarks.quality:dedupe_clean"): {"f1": 0.886, "precision": 0.838, "recall": 0.941},
+    (HTML_SET, "py:benchmarks.quality:dedupe_html"): {"f1": 0.967, "precision": 0.962, "recall": 0.973},
+    (TEXT_SET, "py:benchmarks.quality:dedupe_clean"): {"f1": 0.930, "precision": 0.900, "recall": 0.961},
 }
 
 
