@@ -285,3 +285,129 @@ def test_cli_add_query_remove_prune_stats(tmp_path):
     (tmp_path / "bad.db").write_bytes(b"garbage" * 1000)
     res = runner.invoke(main, ["index", "stats", "--index", str(tmp_path / "bad.db")])
     assert res.exit_code == 7
+
+
+# --- the in-memory buckets and the two matching paths ----------------------------------
+def test_connections_see_each_others_adds_and_removals(tmp_path):
+    path = tmp_path / "i.db"
+    with Index.open(path) as a, Index.open(path) as b:
+        assert a.query([{"id": "q", "text": P1}])[0].paragraphs[0].status == "new"  # a's buckets loaded
+        b.add([{"id": "x", "source": "s", "text": P1 + "\n\n" + P2}])
+        hit = a.query([{"id": "q", "text": P1}])[0].paragraphs[0].duplicate_of
+        assert (hit.doc_id, hit.index) == ("x", 0)
+        b.add([{"id": "x", "source": "s", "text": P3}])  # replaced: P1 and P2 are gone
+        assert [p.status for p in a.query([{"id": "q", "text": P1 + "\n\n" + P3}])[0].paragraphs] == ["new", "duplicate"]
+        a.add([{"id": "y", "text": P2}])
+        assert b.query([{"id": "q", "text": P2}])[0].paragraphs[0].duplicate_of.doc_id == "y"
+        b.remove(["x"])
+        assert a.stats().band_keys == b.stats().band_keys == Config().bands  # y's paragraph only
+        assert a.query([{"id": "q", "text": P3}])[0].paragraphs[0].status == "new"
+
+
+def test_connection_behind_a_trimmed_removal_log_reloads(tmp_path, monkeypatch):
+    from dedupe.index import sqlite as sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "REMOVED_LOG_ROWS", 2)
+    path = tmp_path / "i.db"
+    with Index.open(path) as a, Index.open(path) as b:
+        a.add([{"id": f"d{i}", "text": f"Item {i}. " + P1} for i in range(6)], batch_size=1)
+        for i in range(5):
+            b.remove([f"d{i}"])
+        hit = a.query([{"id": "q", "text": "Item 5. " + P1}])[0].paragraphs[0].duplicate_of
+        assert hit.doc_id == "d5" and hit.jaccard == 1.0
+        assert a._store._buckets.segments == 1 and len(a._store._buckets) == Config().bands  # reloaded
+
+
+def test_a_failed_write_leaves_the_buckets_as_committed(tmp_path, monkeypatch):
+    """An add that fails after its rows are written rolls back, and the buckets forget it too."""
+    from dedupe.index.sqlite import SqliteStore
+
+    real = SqliteStore.insert
+
+    def insert_then_fail(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with Index.open(tmp_path / "i.db") as index:
+        index.add([{"id": "a", "text": P1}])
+        monkeypatch.setattr(SqliteStore, "insert", insert_then_fail)
+        with pytest.raises(IndexStoreError, match="disk I/O"):
+            index.add([{"id": "b", "text": P2}])
+        monkeypatch.setattr(SqliteStore, "insert", real)
+        assert index.query([{"id": "q", "text": P2}])[0].paragraphs[0].status == "new"
+        assert index.query([{"id": "q", "text": P1}])[0].paragraphs[0].status == "duplicate"
+        assert index.stats().documents == 1 and index.stats().band_keys == Config().bands
+
+
+def _verdicts_with(monkeypatch, path, docs, **limits):
+    from dedupe.index import matching
+
+    for name, value in limits.items():
+        monkeypatch.setattr(matching, name, value)
+    with Index.open(path, NO_LEARN) as index:
+        added = index.add(docs[: len(docs) // 2], batch_size=5)
+        asked = [s for d in docs[len(docs) // 2 :] for s in index.query([d])]
+    return index_verdicts(added), index_verdicts(asked)
+
+
+def test_small_and_large_matching_paths_agree(monkeypatch, tmp_path):
+    docs = sample_docs()
+    small = _verdicts_with(monkeypatch, tmp_path / "small.db", docs, SMALL_HITS=10**9, SMALL_CANDIDATES=10**9)
+    large = _verdicts_with(monkeypatch, tmp_path / "large.db", docs, SMALL_HITS=0, SMALL_CANDIDATES=0)
+    assert small == large and any(of for _, _, of in small[1])
+
+
+def test_plain_python_check_equals_candidates_verify():
+    import numpy as np
+
+    from dedupe import candidates
+    from dedupe.index.matching import _as_duplicates, _check
+
+    rng = np.random.default_rng(5)
+    config = Config(min_containment_shingles=3)
+    sets = [np.unique(rng.integers(0, 40, rng.integers(0, 30))).astype(np.uint32) for _ in range(300)]
+    pairs = np.array([(i, j) for i in range(0, 300, 3) for j in range(i + 1, 300, 7)])
+    expected = {(m.a, m.b): (m.jaccard, m.containment) for m in candidates.verify(pairs, sets, config)}
+    got = {}
+    for a, b in pairs.tolist():
+        verdict = _check(set(sets[a].tolist()), sets[b], config)
+        if verdict is not None:
+            dup = _as_duplicates({0: (("d", 0, "s", sets[b]), *verdict)})[0]
+            got[(a, b)] = (dup.jaccard, dup.containment)
+    assert got == expected and len(expected) > 20
+
+
+def test_buckets_equal_a_dict_of_sets(monkeypatch):
+    import numpy as np
+
+    from dedupe.index import buckets as bucket_module
+
+    rng = np.random.default_rng(9)
+    for directory_min in (8, 10**9):  # every segment with a directory, and none
+        monkeypatch.setattr(bucket_module, "DIRECTORY_MIN", directory_min)
+        index, truth, alive = bucket_module.Buckets(), {}, set()
+        pool = rng.integers(0, 2**64 - 1, 500, dtype=np.uint64)  # shared keys: wide slots too
+        next_pid = 1
+        for step in range(60):
+            n = int(rng.integers(1, 50))
+            keys = np.where(rng.random((n, 4)) < 0.3, pool[rng.integers(0, pool.size, (n, 4))],
+                            rng.integers(0, 2**64 - 1, (n, 4), dtype=np.uint64))
+            pids = np.arange(next_pid, next_pid + n)
+            next_pid += n
+            index.add(keys, pids)
+            for pid, row in zip(pids.tolist(), keys.tolist()):
+                alive.add(pid)
+                for k in row:
+                    truth.setdefault(k, set()).add(pid)
+            if step % 5 == 4:
+                gone = rng.choice(sorted(alive), size=min(len(alive), 20), replace=False)
+                index.discard(gone)
+                alive -= set(gone.tolist())
+            probe = np.concatenate([pool, keys.ravel(), rng.integers(0, 2**64 - 1, 20, dtype=np.uint64), [0]]).astype(np.uint64)
+            pos, found = index.lookup(probe)
+            got = {}
+            for at, pid in zip(pos.tolist(), found.tolist()):
+                got.setdefault(at, set()).add(pid)
+            for at, key in enumerate(probe.tolist()):
+                assert got.get(at, set()) == truth.get(key, set()) & alive, (directory_min, step, at)
+        assert index.distinct_keys() == sum(1 for pids in truth.values() if pids & alive)

@@ -15,7 +15,7 @@ import numpy as np
 from dedupe.config import Config
 from dedupe.fingerprint import signatures
 from dedupe.index import Index
-from dedupe.index.bands import band_keys, live_rows, unpack_ids, unpack_shingles
+from dedupe.index.bands import band_keys, live_rows, unpack_shingles
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,27 +42,39 @@ def spawn(path, prefix, count, batch):
 
 
 def assert_consistent(path, config=Config()):
-    """Documents, paragraphs and band buckets agree with each other exactly."""
+    """Documents, paragraphs and stored band keys agree with each other exactly, and a
+    fresh connection's buckets hold exactly the live paragraphs' keys."""
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    docs = dict(db.execute("SELECT doc_id, paragraphs FROM documents"))
+    docs = {d: (first, n) for d, first, n in db.execute("SELECT doc_id, first_pid, paragraphs FROM documents")}
     rows = db.execute("SELECT pid, doc_id, shingles FROM paragraphs ORDER BY pid").fetchall()
-    per_doc = {}
-    for _, doc_id, _ in rows:
-        per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
-    assert {d: n for d, n in docs.items() if n} == per_doc
+    assert sorted(pid for pid, _, _ in rows) == sorted(p for first, n in docs.values() for p in range(first, first + n))
+    assert all(first <= pid < first + n for pid, doc_id, _ in rows for first, n in [docs[doc_id]])
     expected = {}
     if rows:
         sigs = signatures([unpack_shingles(r[2]) for r in rows], config)
         live = live_rows(sigs)
-        keys = band_keys(sigs, config).view(np.int64)
+        keys = band_keys(sigs, config)
         for (pid, _, _), ok, ks in zip(rows, live, keys):
             if ok:
-                for k in ks.tolist():
-                    expected.setdefault(k, []).append(pid)
-    stored = {k: sorted(unpack_ids(b).tolist()) for k, b in db.execute("SELECT key, pids FROM bands")}
-    assert stored == {k: sorted(v) for k, v in expected.items()}
+                expected[pid] = ks.tolist()
+    stored = {pid: np.frombuffer(blob, "<u8").tolist() for pid, blob in db.execute("SELECT pid, keys FROM bands")}
+    assert stored == expected
     db.close()
+    buckets = {}
+    for pid, ks in expected.items():
+        for k in ks:
+            buckets.setdefault(k, set()).add(pid)
+    with Index.open(path, config) as index:
+        store = index._store
+        with store.reading():
+            probe = np.array(sorted(buckets), dtype=np.uint64)
+            pos, pids = store.lookup(probe)
+        assert index.stats().band_keys == len(buckets)
+    got = {}
+    for at, pid in zip(pos.tolist(), pids.tolist()):
+        got.setdefault(int(probe[at]), set()).add(pid)
+    assert got == buckets
     return len(docs), len(rows)
 
 

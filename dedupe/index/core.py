@@ -28,15 +28,16 @@ from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, T
 
 import numpy as np
 
-from .. import candidates, fingerprint
+from .. import fingerprint
 from ..clean.cleaner import clean_document
 from ..config import Config
 from ..errors import ConfigError, InputError
 from ..model import Document, Paragraph
 from ..paragraphs import paragraphs_of
 from ..read import as_documents
-from .bands import band_keys, live_rows, pack_shingles
-from .results import DUPLICATE, NEW, DocumentStatus, DuplicateOf, IndexStats, ParagraphStatus
+from .bands import BandCoder, live_rows, pack_shingles
+from .matching import batch_matches, stored_matches
+from .results import DUPLICATE, NEW, DocumentStatus, IndexStats, ParagraphStatus
 from .settings import check_meta, encode_meta
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,6 @@ log = logging.getLogger(__name__)
 #: Documents per batch: large enough to amortise a transaction and the numpy passes
 #: (~1,600 paragraphs of news), small enough that a lock is held well under a second.
 BATCH_DOCUMENTS = 1000
-
-#: Up to this many paragraphs, in-batch candidates come from one all-pairs comparison of
-#: band keys (n x n x bands booleans: 2 MB at 64) instead of a sort per band.
-_SMALL_BATCH = 64
 
 DocumentLike = Union[Document, Mapping[str, Any]]
 
@@ -80,6 +77,7 @@ class Index:
     def __init__(self, store, config: Config):
         self._store = store
         self.config = config
+        self._band_keys = BandCoder(config)
 
     @classmethod
     def open(cls, location: Union[str, "os.PathLike"], config: Optional[Config] = None, name: str = "default") -> "Index":
@@ -97,6 +95,7 @@ class Index:
         try:
             stored = store.init_or_read_meta(encode_meta(config))
             check_meta(stored, config, store.location)
+            store.check_layout()
         except BaseException:
             store.close()
             raise
@@ -177,14 +176,15 @@ class Index:
     def _delete(self, doc_ids: Sequence[str]) -> int:
         if not doc_ids:
             return 0
-        pids, sets = self._store.paragraphs_of(doc_ids)
-        keys, owners = np.zeros(0, np.uint64), np.zeros(0, np.int64)
-        if pids.size:
-            sigs = fingerprint.signatures(sets, self.config)
-            live = live_rows(sigs)
-            keys = band_keys(sigs[live], self.config).ravel()
-            owners = np.repeat(pids[live], self.config.bands)
-        return self._store.delete(doc_ids, pids, keys, owners)
+        return self._store.delete(doc_ids, self._band_entries)
+
+    def _band_entries(self, pids: np.ndarray, sets) -> Tuple[np.ndarray, np.ndarray]:
+        """Band keys (flat uint64) of stored paragraphs and the pid of each, from their shingle sets."""
+        if not pids.size:
+            return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        sigs = fingerprint.signatures(sets, self.config)
+        live = live_rows(sigs)
+        return self._band_keys(sigs[live]).ravel(), np.repeat(pids[live], self.config.bands)
 
     def _process(self, docs: List[Document], store: bool, stamp: float) -> List[DocumentStatus]:
         config = self.config
@@ -200,87 +200,24 @@ class Index:
         cleaned = [clean_document(d, config) for d in docs]
         paras: List[Paragraph] = list(paragraphs_of(cleaned))
         sets, sigs = fingerprint.fingerprint_batch([p.text for p in paras], config)
-        live = live_rows(sigs)
-        keys = band_keys(sigs, config)
+        live = live_rows(sigs) if store else None  # a query looks up every row (see matching)
+        keys = self._band_keys(sigs)
 
         section = self._store.writing() if store else self._store.reading()
         with section:
             replaced = set(self._store.existing(ids))
             if store and replaced:
                 self._delete(sorted(replaced))
-            stored_match = self._match_stored(sets, keys, live, replaced if not store else set())
+            # A replaced document is never compared with its old version (add deleted it already).
+            stored_match = stored_matches(self._store, config, sets, keys, live, replaced)
             if store:
                 self._store.insert(
                     _doc_rows(cleaned, paras, stamp),
                     [(p.doc_id, p.index, p.source, pack_shingles(s)) for p, s in zip(paras, sets)],
-                    [keys[i] if live[i] else keys[i, :0] for i in range(len(paras))],
+                    keys, live,
                 )
-        batch_match = self._match_batch(paras, sets, sigs)
+        batch_match = batch_matches(config, paras, sets, sigs, keys, live, stored_match)
         return _results(cleaned, paras, stored_match, batch_match, replaced)
-
-    def _match_stored(self, sets, keys, live, ignore_docs) -> dict:
-        """Paragraph position -> DuplicateOf of the earliest added stored match."""
-        live_idx = np.flatnonzero(live)
-        if not live_idx.size:
-            return {}
-        flat = keys[live_idx].ravel()
-        owner = np.repeat(live_idx, keys.shape[1])
-        uniq, inv = np.unique(flat, return_inverse=True)
-        kpos, pids = self._store.lookup(uniq)
-        if not pids.size:
-            return {}
-        # Expand each (bucket, pid) hit to every batch paragraph holding that bucket key.
-        order = np.argsort(inv, kind="stable")
-        start = np.searchsorted(inv[order], kpos, side="left")
-        stop = np.searchsorted(inv[order], kpos, side="right")
-        width = stop - start
-        total = int(width.sum())
-        at = np.repeat(start - (np.cumsum(width) - width), width) + np.arange(total)
-        para_of_hit = owner[order[at]]
-        pid_of_hit = np.repeat(pids, width)
-        # Unique (paragraph, pid) pairs via one int64 code (much faster than unique(axis=0)).
-        span = int(pid_of_hit.max()) + 1
-        codes = np.unique(para_of_hit * span + pid_of_hit)
-        pairs = np.stack([codes // span, codes % span], axis=1)
-        uniq_pids, pid_pos = np.unique(pairs[:, 1], return_inverse=True)
-        records = self._store.fetch(uniq_pids)
-        usable = np.array([r is not None and r[0] not in ignore_docs for r in records], dtype=bool)
-        if not usable.all():  # replaced documents, or (lock-free Redis query) removed meanwhile
-            keep = usable[pid_pos]
-            pairs, pid_pos = pairs[keep], pid_pos[keep]
-            records = [r if r is not None else ("", 0, "", np.zeros(0, np.uint32)) for r in records]
-        n = len(sets)
-        matches = candidates.verify(np.stack([pairs[:, 0], n + pid_pos], axis=1),
-                                    list(sets) + [r[3] for r in records], self.config)
-        best: dict = {}
-        for m in matches:  # sorted by (a, b): the first per paragraph has the smallest pid
-            if m.a not in best:
-                doc_id, index, source, _ = records[m.b - n]
-                best[m.a] = DuplicateOf(doc_id, index, source, m.jaccard, m.containment)
-        return best
-
-    def _match_batch(self, paras: Sequence[Paragraph], sets, sigs) -> dict:
-        """Paragraph position -> DuplicateOf of the earliest match earlier in the same batch."""
-        if len(paras) < 2:
-            return {}
-        if len(paras) <= _SMALL_BATCH:
-            # Same pairs as candidate_pairs (any equal band), without its per-band sorts.
-            keys = band_keys(sigs, self.config)
-            live = live_rows(sigs)
-            same = (keys[:, None, :] == keys[None, :, :]).any(axis=2) & live[:, None] & live[None, :]
-            pairs = np.argwhere(np.triu(same, k=1))
-        else:
-            pairs = candidates.candidate_pairs(sigs, self.config)
-        best: dict = {}
-        for m in candidates.verify(pairs, sets, self.config):
-            prev = best.get(m.b)
-            if prev is None or m.a < prev[0]:
-                best[m.b] = (m.a, m)
-        out = {}
-        for b, (a, m) in best.items():
-            p = paras[a]
-            out[b] = DuplicateOf(p.doc_id, p.index, p.source, m.jaccard, m.containment)
-        return out
 
 
 def _doc_rows(cleaned, paras, stamp) -> List[Tuple[str, str, float, int]]:

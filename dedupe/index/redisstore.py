@@ -26,7 +26,7 @@ import os
 import struct
 import time
 import uuid
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -173,6 +173,9 @@ class RedisStore:
             raise IndexStoreError(f"{self.location}: metadata record of index {self.name!r} vanished")
         return stored
 
+    def check_layout(self) -> None:
+        """Nothing to check beyond the metadata record (keys are created as they are written)."""
+
     def close(self) -> None:
         self.r.close()
 
@@ -213,14 +216,31 @@ class RedisStore:
 
     @_guard
     def lookup(self, keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        head, body = self._lookup(args=[self.prefix, keys.astype("<u8").tobytes()])
+        """(position in ``keys``, pid) of every stored paragraph in the buckets of ``keys`` (uint64, any order).
+
+        Each distinct key is asked once (one script call for all); hits are then
+        expanded to every position holding that key.
+        """
+        uniq, inv = np.unique(keys, return_inverse=True)
+        head, body = self._lookup(args=[self.prefix, uniq.astype("<u8").tobytes()])
         pairs = np.frombuffer(head, dtype="<u4").reshape(-1, 2).astype(np.int64)
         pids = np.frombuffer(body, dtype="<i8").astype(np.int64)
-        return np.repeat(pairs[:, 0], pairs[:, 1]), pids
+        if not pids.size:
+            return np.zeros(0, np.int64), pids
+        kpos = np.repeat(pairs[:, 0], pairs[:, 1])
+        # Expand each (unique key, pid) hit to every position of ``keys`` holding that key.
+        inv = inv.ravel()
+        order = np.argsort(inv, kind="stable")
+        start = np.searchsorted(inv[order], kpos, side="left")
+        width = np.searchsorted(inv[order], kpos, side="right") - start
+        total = int(width.sum())
+        at = np.repeat(start - (np.cumsum(width) - width), width) + np.arange(total)
+        return order[at], np.repeat(pids, width)
 
     @_guard
-    def fetch(self, pids: np.ndarray) -> List[Optional[Tuple[str, int, str, np.ndarray]]]:
-        """Records of ``pids`` in order; None for a pid removed meanwhile (only a lock-free query sees that)."""
+    def fetch(self, pids) -> List[Optional[Tuple[str, int, str, np.ndarray]]]:
+        """Records of ``pids`` (array or list) in order; None for a pid removed meanwhile (only a lock-free query sees that)."""
+        pids = np.asarray(pids, dtype=np.int64)
         if not pids.size:
             return []
         raw = self.r.hmget(self._key("para"), [str(p) for p in pids.tolist()])
@@ -254,14 +274,14 @@ class RedisStore:
 
     # --- writes (inside ``writing()``) ----------------------------------------------
     @_guard
-    def insert(self, docs, paragraphs, keys) -> None:
+    def insert(self, docs, paragraphs, keys: np.ndarray, live: np.ndarray) -> None:
+        """Store documents, their paragraphs (pids in order) and the band keys (paragraphs x bands) of the ``live`` ones."""
         if not docs and not paragraphs:
             return
         last = self.r.incrby(self._key("seq"), max(len(paragraphs), 1))
         pids = np.arange(last - len(paragraphs) + 1, last + 1, dtype=np.int64)
-        counts = np.fromiter((len(k) for k in keys), np.int64, len(keys))
-        flat = np.concatenate(list(keys)).astype("<u8") if len(keys) else np.zeros(0, "<u8")
-        owners = np.repeat(pids, counts).astype("<i8")
+        flat = np.ascontiguousarray(keys[live], dtype="<u8").ravel()
+        owners = np.repeat(pids[live], keys.shape[1]).astype("<i8")
         pids_of_doc: dict = {}
         for pid, (doc_id, *_rest) in zip(pids.tolist(), paragraphs):
             pids_of_doc.setdefault(doc_id, []).append(pid)
@@ -274,7 +294,11 @@ class RedisStore:
         self._insert(args=args)
 
     @_guard
-    def delete(self, doc_ids: Sequence[str], pids: np.ndarray, keys: np.ndarray, owners: np.ndarray) -> int:
+    def delete(self, doc_ids: Sequence[str], band_entries: Callable) -> int:
+        """Remove documents, their paragraphs and bucket entries; ``band_entries(pids, sets)``
+        gives the (keys, owner pids) to take out of the buckets."""
+        pids, sets = self.paragraphs_of(doc_ids)
+        keys, owners = band_entries(pids, sets)
         args = [self.prefix, keys.astype("<u8").tobytes(), owners.astype("<i8").tobytes(), len(pids)]
         args += [str(p) for p in pids.tolist()] + list(doc_ids)
         return int(self._delete(args=args))

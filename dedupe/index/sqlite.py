@@ -1,12 +1,21 @@
 """Embedded backend: one SQLite file in WAL mode, every change in one transaction.
 
-Tables: ``meta`` (the settings record), ``documents`` (id, source, add time),
-``paragraphs`` (``pid`` = add order, document, index, packed uint32 shingle set) and
-``bands`` (band key -> packed int64 pids; an upsert appends, so an add never reads a
-bucket first).  Writers take SQLite's write lock (``BEGIN IMMEDIATE``) for the whole
-match-and-insert step, so concurrent adds from several processes serialise into one
-order and lose nothing; a process killed mid-add leaves the last committed state
-(the WAL is rolled back on the next open).  Readers use a snapshot and never block.
+Tables: ``meta`` (the settings record), ``documents`` (id, source, add time, first pid,
+paragraph count: a document's paragraphs have consecutive pids), ``paragraphs`` (``pid``
+= add order, never reused; document, index, packed uint32 shingle set), ``bands`` (pid ->
+the paragraph's packed uint64 LSH band keys) and ``removed`` (a log of removed pids).
+
+Every table but ``documents`` only grows at its end, so a commit writes few pages however
+large the index.  The LSH buckets themselves live in memory (``buckets.Buckets``, one per
+connection): loaded from ``bands`` on first use, then kept current -- this connection's
+own commits are applied directly, and when ``PRAGMA data_version`` says another
+connection committed, the paragraphs above the highest pid seen and the new rows of the
+``removed`` log are read (a connection that fell behind a trimmed log reloads).
+
+Writers take SQLite's write lock (``BEGIN IMMEDIATE``) for the whole match-and-insert
+step, so concurrent adds from several processes serialise into one order and lose
+nothing; a process killed mid-add leaves the last committed state (the WAL is rolled back
+on the next open).  Readers use a snapshot and never block.
 """
 from __future__ import annotations
 
@@ -14,12 +23,13 @@ import contextlib
 import logging
 import os
 import sqlite3
-from typing import Iterator, List, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import IndexStoreError
-from .bands import pack_ids, unpack_ids, unpack_shingles
+from .bands import unpack_ids, unpack_shingles
+from .buckets import Buckets
 
 log = logging.getLogger(__name__)
 
@@ -28,19 +38,27 @@ BUSY_TIMEOUT = 120.0
 #: Host parameters per ``IN (...)`` query (SQLite allows 32766 since 3.32; smaller
 #: statements are cached better and measured as fast).
 _IN_CHUNK = 4000
+#: Removal transactions kept in the ``removed`` log; a connection that has not synced
+#: for longer reloads its buckets (a full read of ``bands``) instead of replaying the log.
+REMOVED_LOG_ROWS = 10_000
+#: Page cache per connection (KiB, negative = size): holds the ``documents`` id index and
+#: recent paragraphs of a large index.
+_CACHE_KIB = 65536
 #: Band keys are uint64; SQLite integers are signed 64-bit, so keys are stored as the
 #: same 64 bits read as int64.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents(
-    doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, added REAL NOT NULL, paragraphs INTEGER NOT NULL);
+    doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, added REAL NOT NULL,
+    first_pid INTEGER NOT NULL, paragraphs INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS documents_added ON documents(added);
 CREATE TABLE IF NOT EXISTS paragraphs(
     pid INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL, idx INTEGER NOT NULL,
     source TEXT NOT NULL, shingles BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS paragraphs_doc ON paragraphs(doc_id);
-CREATE TABLE IF NOT EXISTS bands(key INTEGER PRIMARY KEY, pids BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS bands(pid INTEGER PRIMARY KEY, keys BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS removed(seq INTEGER PRIMARY KEY AUTOINCREMENT, pids BLOB NOT NULL);
 """
+_TABLES = ("documents", "paragraphs", "bands", "removed")
 
 
 def _chunks(seq: Sequence, size: int = _IN_CHUNK) -> Iterator[Sequence]:
@@ -50,6 +68,13 @@ def _chunks(seq: Sequence, size: int = _IN_CHUNK) -> Iterator[Sequence]:
 
 def _marks(n: int) -> str:
     return ",".join("?" * n)
+
+
+def _fetch_sql(n: int) -> str:
+    return f"SELECT pid, doc_id, idx, source, shingles FROM paragraphs WHERE pid IN ({_marks(n)})"
+
+
+_FETCH = [""] + [_fetch_sql(n) for n in range(1, 65)]  # a query's few candidates: no string building
 
 
 class SqliteStore:
@@ -66,13 +91,19 @@ class SqliteStore:
         parent = os.path.dirname(os.path.abspath(self.location))
         if not os.path.isdir(parent):
             raise IndexStoreError(f"{path}: folder {parent} does not exist")
+        self._buckets: Optional[Buckets] = None  # None: load from ``bands`` on next use
+        self._version = -1  # PRAGMA data_version when the buckets were last synced
+        self._removed_seq = 0  # last row of the ``removed`` log applied to the buckets
+        self._pending: List[Tuple[np.ndarray, np.ndarray]] = []  # (keys, pids) written, not yet committed
+        self._pending_removed: List[np.ndarray] = []
+        self._pending_seq = 0
         try:
             self.db = sqlite3.connect(self.location, timeout=BUSY_TIMEOUT, isolation_level=None,
                                       check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL").fetchone()
             # NORMAL is crash-safe in WAL mode (a killed process never corrupts the file).
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA cache_size=-65536")
+            self.db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
         except sqlite3.DatabaseError as err:
             raise IndexStoreError(f"{path}: not a usable SQLite index ({err})") from None
 
@@ -80,7 +111,7 @@ class SqliteStore:
     def init_or_read_meta(self, meta: str) -> str:
         """Create the schema and store ``meta`` in an empty file; return the stored record."""
         try:
-            with self.writing():
+            with self._transaction("BEGIN IMMEDIATE"):
                 tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
                 if "meta" not in tables:
                     if tables - {"sqlite_sequence"}:
@@ -93,21 +124,26 @@ class SqliteStore:
                 row = self.db.execute("SELECT value FROM meta WHERE key='dedupe'").fetchone()
                 if row is None:
                     raise IndexStoreError(f"{self.location}: no dedupe metadata record; not a dedupe index")
-                missing = {"documents", "paragraphs", "bands"} - tables
-                if missing:
-                    raise IndexStoreError(f"{self.location}: index tables missing: {', '.join(sorted(missing))}")
                 return row[0]
         except sqlite3.DatabaseError as err:
             raise IndexStoreError(f"{self.location}: not a usable SQLite index ({err})") from None
 
+    def check_layout(self) -> None:
+        """After the settings check (which names another format version first): every table is there."""
+        with self._errors():
+            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        missing = set(_TABLES) - tables
+        if missing:
+            raise IndexStoreError(f"{self.location}: index tables missing: {', '.join(sorted(missing))}")
+
     def close(self) -> None:
         self.db.close()
+        self._buckets = None
 
     @contextlib.contextmanager
-    def writing(self):
-        """One write transaction holding SQLite's write lock (other writers wait up to BUSY_TIMEOUT)."""
+    def _transaction(self, begin: str):
         with self._errors():
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute(begin)
             try:
                 yield
             except BaseException:
@@ -117,14 +153,34 @@ class SqliteStore:
                 self.db.execute("COMMIT")
 
     @contextlib.contextmanager
-    def reading(self):
-        """A consistent snapshot for a query."""
-        with self._errors():
-            self.db.execute("BEGIN")
-            try:
+    def writing(self):
+        """One write transaction holding SQLite's write lock (other writers wait up to BUSY_TIMEOUT)."""
+        self._pending, self._pending_removed, self._pending_seq = [], [], 0
+        committed = False
+        try:
+            with self._transaction("BEGIN IMMEDIATE"):
+                self._sync()
                 yield
-            finally:
-                self.db.execute("COMMIT")
+            committed = True
+        finally:
+            if committed:
+                buckets = self._buckets
+                for keys, pids in self._pending:
+                    buckets.add(keys, pids)
+                for pids in self._pending_removed:
+                    buckets.discard(pids)
+                if self._pending_seq:
+                    self._removed_seq = self._pending_seq
+            elif self.db.in_transaction:  # COMMIT itself failed: state unknown, start over
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+                self._buckets = None
+            self._pending, self._pending_removed, self._pending_seq = [], [], 0
+
+    def reading(self) -> "_Reading":
+        """A consistent snapshot for a query (a plain class: a query is ~50 us, a generator
+        context manager would be a few of them)."""
+        return _Reading(self)
 
     @contextlib.contextmanager
     def _errors(self):
@@ -134,8 +190,55 @@ class SqliteStore:
         except sqlite3.Error as err:
             raise IndexStoreError(f"{self.location}: SQLite error: {err}") from None
 
+    # --- the in-memory buckets ---------------------------------------------------------
+    def _sync(self) -> None:
+        """Bring the buckets to this transaction's snapshot (inside ``reading``/``writing``)."""
+        try:
+            self._catch_up()
+        except BaseException:
+            self._buckets = None  # half-applied: reload on next use
+            raise
+
+    def _catch_up(self) -> None:
+        db = self.db
+        version = db.execute("PRAGMA data_version").fetchone()[0]  # also starts the snapshot
+        if self._buckets is not None and version == self._version:
+            return
+        self._version = version
+        if self._buckets is None:
+            self._load()
+            return
+        removals = db.execute("SELECT seq, pids FROM removed WHERE seq > ? ORDER BY seq", (self._removed_seq,)).fetchall()
+        if removals and removals[0][0] != self._removed_seq + 1:
+            log.info("%s: removal log trimmed past this connection; reloading buckets", self.location)
+            self._load()
+            return
+        self._read_bands("WHERE pid > ?", (self._buckets.max_pid,))
+        for seq, blob in removals:
+            self._buckets.discard(unpack_ids(blob))
+            self._removed_seq = seq
+
+    def _load(self) -> None:
+        self._buckets = Buckets()
+        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='removed'").fetchone()
+        self._removed_seq = row[0] if row else 0
+        self._read_bands("", ())
+        self._buckets.compact()
+
+    def _read_bands(self, where: str, args: tuple) -> None:
+        pids: List[int] = []
+        blobs: List[bytes] = []
+        for pid, blob in self.db.execute(f"SELECT pid, keys FROM bands {where} ORDER BY pid", args):
+            pids.append(pid)
+            blobs.append(blob)
+        if pids:
+            keys = np.frombuffer(b"".join(blobs), dtype="<u8").astype(np.uint64, copy=False)
+            self._buckets.add(keys.reshape(len(pids), -1), np.array(pids, dtype=np.int64))
+
     # --- reads ---------------------------------------------------------------------
     def existing(self, doc_ids: Sequence[str]) -> List[str]:
+        if len(doc_ids) == 1:
+            return [r[0] for r in self.db.execute("SELECT doc_id FROM documents WHERE doc_id = ?", tuple(doc_ids))]
         out: List[str] = []
         for chunk in _chunks(list(doc_ids)):
             out.extend(r[0] for r in self.db.execute(
@@ -143,103 +246,96 @@ class SqliteStore:
         return out
 
     def lookup(self, keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """(position in ``keys``, pid) of every stored paragraph in the buckets of ``keys`` (unique, sorted uint64)."""
-        signed = keys.view(np.int64)
-        found_keys: List[int] = []
-        found_blobs: List[bytes] = []
-        for chunk in _chunks(signed.tolist()):
-            for key, blob in self.db.execute(f"SELECT key, pids FROM bands WHERE key IN ({_marks(len(chunk))})", chunk):
-                found_keys.append(key)
-                found_blobs.append(blob)
-        if not found_keys:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        pids = unpack_ids(b"".join(found_blobs))
-        counts = np.fromiter((len(b) // 8 for b in found_blobs), np.int64, len(found_blobs))
-        sorted_signed = np.sort(signed)
-        pos_sorted = np.searchsorted(sorted_signed, np.array(found_keys, dtype=np.int64))
-        # keys arrive sorted as uint64; map back through the signed order
-        order = np.argsort(signed, kind="stable")
-        return np.repeat(order[pos_sorted], counts), pids
+        """(position in ``keys``, pid) of every stored paragraph in the buckets of ``keys`` (uint64, any order)."""
+        return self._buckets.lookup(keys)
 
-    def fetch(self, pids: np.ndarray) -> List[Tuple[str, int, str, np.ndarray]]:
-        """(doc_id, index, source, shingles) of each pid, in the order of ``pids``."""
+    def fetch(self, pids) -> List[Optional[Tuple[str, int, str, np.ndarray]]]:
+        """(doc_id, index, source, shingles) of each pid (array or list), in that order; None if removed."""
         rows = {}
-        for chunk in _chunks(pids.tolist()):
-            for pid, doc_id, idx, source, blob in self.db.execute(
-                    f"SELECT pid, doc_id, idx, source, shingles FROM paragraphs WHERE pid IN ({_marks(len(chunk))})", chunk):
+        wanted = pids.tolist() if isinstance(pids, np.ndarray) else list(pids)
+        for chunk in _chunks(wanted):
+            sql = _FETCH[len(chunk)] if len(chunk) < len(_FETCH) else _fetch_sql(len(chunk))
+            for pid, doc_id, idx, source, blob in self.db.execute(sql, chunk):
                 rows[pid] = (doc_id, idx, source, unpack_shingles(blob))
-        try:
-            return [rows[p] for p in pids.tolist()]
-        except KeyError as err:
-            raise IndexStoreError(f"{self.location}: band entry points to missing paragraph {err}") from None
-
-    def paragraphs_of(self, doc_ids: Sequence[str]) -> Tuple[np.ndarray, List[np.ndarray]]:
-        """pids and shingle sets of the paragraphs of ``doc_ids``."""
-        pids: List[int] = []
-        sets: List[np.ndarray] = []
-        for chunk in _chunks(list(doc_ids)):
-            for pid, blob in self.db.execute(
-                    f"SELECT pid, shingles FROM paragraphs WHERE doc_id IN ({_marks(len(chunk))})", chunk):
-                pids.append(pid)
-                sets.append(unpack_shingles(blob))
-        return np.array(pids, dtype=np.int64), sets
+        return [rows.get(p) for p in wanted]
 
     def older_than(self, timestamp: float) -> List[str]:
         return [r[0] for r in self.db.execute(
             "SELECT doc_id FROM documents WHERE added < ? ORDER BY added, doc_id", (timestamp,))]
 
     def counts(self) -> Tuple[int, int, int, object, object]:
-        docs, oldest, newest = self.db.execute("SELECT count(*), min(added), max(added) FROM documents").fetchone()
-        paras = self.db.execute("SELECT count(*) FROM paragraphs").fetchone()[0]
-        keys = self.db.execute("SELECT count(*) FROM bands").fetchone()[0]
-        return docs, paras, keys, oldest, newest
+        docs, paras, oldest, newest = self.db.execute(
+            "SELECT count(*), coalesce(sum(paragraphs), 0), min(added), max(added) FROM documents").fetchone()
+        return docs, paras, self._buckets.distinct_keys(), oldest, newest
 
     # --- writes (inside ``writing()``) ----------------------------------------------
     def insert(self, docs: Sequence[Tuple[str, str, float, int]],
                paragraphs: Sequence[Tuple[str, int, str, bytes]],
-               keys: Sequence[np.ndarray]) -> None:
-        """Store documents, their paragraphs (pids in the given order) and band entries."""
+               keys: np.ndarray, live: np.ndarray) -> None:
+        """Store documents (id, source, time, paragraph count), their paragraphs in order
+        (pids in that order) and the band keys (paragraphs x bands) of the ``live`` ones."""
         db = self.db
-        db.executemany("INSERT INTO documents(doc_id, source, added, paragraphs) VALUES (?, ?, ?, ?)", docs)
         row = db.execute("SELECT seq FROM sqlite_sequence WHERE name='paragraphs'").fetchone()
         first = (row[0] if row else 0) + 1
-        pids = np.arange(first, first + len(paragraphs), dtype=np.int64)
+        starts = np.cumsum([0] + [d[3] for d in docs[:-1]]) + first if docs else []
+        db.executemany("INSERT INTO documents(doc_id, source, added, first_pid, paragraphs) VALUES (?, ?, ?, ?, ?)",
+                       [(d[0], d[1], d[2], int(s), d[3]) for d, s in zip(docs, starts)])
         db.executemany("INSERT INTO paragraphs(pid, doc_id, idx, source, shingles) VALUES (?, ?, ?, ?, ?)",
-                       [(int(pid),) + tuple(p) for pid, p in zip(pids, paragraphs)])
-        counts = np.fromiter((len(k) for k in keys), np.int64, len(keys))
-        if not counts.sum():
-            return
-        flat = np.concatenate(keys).view(np.int64)
-        owner = np.repeat(pids, counts)
-        # Group by key so that a bucket gets one upsert per batch.
-        order = np.argsort(flat, kind="stable")
-        flat, owner = flat[order], owner[order]
-        starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
-        ends = np.append(starts[1:], flat.size)
-        owner_bytes = owner.astype("<i8").tobytes()
-        db.executemany(
-            "INSERT INTO bands(key, pids) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET pids = CAST(pids || excluded.pids AS BLOB)",
-            ((k, owner_bytes[8 * s : 8 * e]) for k, s, e in zip(flat[starts].tolist(), starts.tolist(), ends.tolist())))
+                       [(first + i,) + tuple(p) for i, p in enumerate(paragraphs)])
+        pids = np.arange(first, first + len(paragraphs), dtype=np.int64)[live]
+        keys = np.ascontiguousarray(keys[live], dtype="<u8")
+        if pids.size:
+            blob = keys.tobytes()
+            width = 8 * keys.shape[1]
+            db.executemany("INSERT INTO bands(pid, keys) VALUES (?, ?)",
+                           ((pid, blob[i * width : (i + 1) * width]) for i, pid in enumerate(pids.tolist())))
+            self._pending.append((keys.astype(np.uint64, copy=False), pids))
 
-    def delete(self, doc_ids: Sequence[str], pids: np.ndarray, keys: np.ndarray, owners: np.ndarray) -> int:
-        """Remove documents, their paragraphs ``pids`` and their band entries (``keys``: uint64, of ``owners``)."""
+    def delete(self, doc_ids: Sequence[str], band_entries: Callable = None) -> int:
+        """Remove documents with their paragraphs and band keys (``band_entries`` is not needed here)."""
         db = self.db
-        signed = np.unique(keys.view(np.int64)) if keys.size else np.zeros(0, np.int64)
-        updates, deletes = [], []
-        for chunk in _chunks(signed.tolist()):
-            for key, blob in db.execute(f"SELECT key, pids FROM bands WHERE key IN ({_marks(len(chunk))})", chunk):
-                members = unpack_ids(blob)
-                kept = members[~np.isin(members, pids)]
-                if kept.size == members.size:
-                    continue
-                if kept.size:
-                    updates.append((pack_ids(kept), key))
-                else:
-                    deletes.append((key,))
-        db.executemany("UPDATE bands SET pids = ? WHERE key = ?", updates)
-        db.executemany("DELETE FROM bands WHERE key = ?", deletes)
-        removed = 0
+        ranges: List[Tuple[int, int]] = []
+        found: List[str] = []
         for chunk in _chunks(list(doc_ids)):
-            db.execute(f"DELETE FROM paragraphs WHERE doc_id IN ({_marks(len(chunk))})", chunk)
-            removed += db.execute(f"DELETE FROM documents WHERE doc_id IN ({_marks(len(chunk))})", chunk).rowcount
-        return removed
+            for doc_id, first, count in db.execute(
+                    f"SELECT doc_id, first_pid, paragraphs FROM documents WHERE doc_id IN ({_marks(len(chunk))})", chunk):
+                found.append(doc_id)
+                if count:
+                    ranges.append((first, first + count - 1))
+        if ranges:
+            db.executemany("DELETE FROM bands WHERE pid BETWEEN ? AND ?", ranges)
+            db.executemany("DELETE FROM paragraphs WHERE pid BETWEEN ? AND ?", ranges)
+            pids = np.concatenate([np.arange(lo, hi + 1, dtype=np.int64) for lo, hi in ranges])
+            seq = db.execute("INSERT INTO removed(pids) VALUES (?)", (pids.astype("<i8").tobytes(),)).lastrowid
+            db.execute("DELETE FROM removed WHERE seq <= ?", (seq - REMOVED_LOG_ROWS,))
+            self._pending_removed.append(pids)
+            self._pending_seq = seq
+        db.executemany("DELETE FROM documents WHERE doc_id = ?", [(d,) for d in found])
+        return len(found)
+
+
+class _Reading:
+    """``SqliteStore.reading()``: BEGIN, bring the buckets up to date, ..., COMMIT."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: SqliteStore):
+        self.store = store
+
+    def __enter__(self) -> None:
+        try:
+            self.store.db.execute("BEGIN")
+            self.store._sync()
+        except sqlite3.Error as err:
+            with contextlib.suppress(sqlite3.Error):
+                self.store.db.execute("ROLLBACK")
+            raise IndexStoreError(f"{self.store.location}: SQLite error: {err}") from None
+
+    def __exit__(self, kind, err, trace) -> None:
+        try:
+            self.store.db.execute("COMMIT")
+        except sqlite3.Error as commit_err:
+            if err is None:
+                raise IndexStoreError(f"{self.store.location}: SQLite error: {commit_err}") from None
+        if isinstance(err, sqlite3.Error):
+            raise IndexStoreError(f"{self.store.location}: SQLite error: {err}") from None

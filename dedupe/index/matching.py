@@ -1,0 +1,188 @@
+"""Which earlier paragraph each paragraph of a batch duplicates: stored ones, then the batch's own.
+
+The answer for a paragraph is its *earliest* verified match: the smallest stored pid, else
+the first earlier paragraph of the batch.  Verification is ``dedupe.candidates.verify``'s
+rule (exact Jaccard / containment on shingle sets, floats rounded to 4 decimals), so the
+decisions equal a batch ``dedupe.run``.
+
+Two paths, one answer (tested against each other):
+
+* a batch with few candidates (a single document asked about, typically) checks them one
+  by one in pid order in plain Python and stops at the first that verifies: numpy's
+  per-call cost (~1 us a call, some 40 calls for ``candidates.verify``) would otherwise be
+  most of a query;
+* a large batch verifies arrays with ``candidates.verify``: each paragraph's smallest
+  candidate first (a copy's original, usually), the others only where that one fails.
+
+A query may pass ``live=None`` and look up every paragraph's keys: a paragraph without
+shingles has the all-0xFFFFFFFF signature, whose band keys no stored paragraph has (only
+live ones are stored) short of a 2**-128 coincidence, and even then the pair fails
+verification (an empty set matches nothing) -- so the answer is the same, one numpy pass
+cheaper.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import candidates
+from ..config import Config
+from .bands import live_rows
+from .results import DuplicateOf
+
+#: Up to this many (paragraph, stored paragraph) candidates, the plain-Python path ...
+SMALL_CANDIDATES = 48
+#: ... counted in Python when the bucket hits (one per shared band) are at most this many.
+SMALL_HITS = 2048
+#: Up to this many paragraphs, in-batch candidates come from one all-pairs comparison of
+#: band keys (n x n x bands booleans: 2 MB at 64) instead of a sort per band.
+SMALL_BATCH = 64
+#: A stand-in record for a candidate that is no longer there (never verified).
+_NO_RECORD = ("", 0, "", np.zeros(0, np.uint32))
+
+Record = Tuple[str, int, str, np.ndarray]  # doc id, paragraph index, source, shingles
+
+
+def stored_matches(store, config: Config, sets: Sequence[np.ndarray], keys: np.ndarray, live: np.ndarray,
+                   ignore_docs) -> Dict[int, DuplicateOf]:
+    """Paragraph position -> DuplicateOf of the earliest added stored match (inside a store section).
+
+    ``keys``: (paragraphs x bands) band keys; ``live``: paragraphs with shingles (or None);
+    ``ignore_docs``: document ids whose stored paragraphs do not count (being replaced).
+    """
+    if live is None or live.all():  # None: every row looked up (see the module docstring)
+        pos, pids = store.lookup(keys.ravel())
+        if not pids.size:
+            return {}
+        para = pos // keys.shape[1]
+    else:
+        live_idx = live.nonzero()[0]
+        if not live_idx.size:
+            return {}
+        pos, pids = store.lookup(keys[live_idx].ravel())
+        if not pids.size:
+            return {}
+        para = live_idx[pos // keys.shape[1]]
+    if pids.size <= SMALL_HITS:  # a copy meets its original in most of its bands: dedupe in Python
+        pairs = set(zip(para.tolist(), pids.tolist()))
+        if len(pairs) <= SMALL_CANDIDATES:
+            return _stored_small(store, config, sets, sorted(pairs), ignore_docs)
+    # Unique (paragraph, pid) pairs, sorted by paragraph then pid, via one int64 code.
+    span = int(pids.max()) + 1
+    codes = np.unique(para * span + pids)
+    para, pids = codes // span, codes % span
+    first = np.flatnonzero(np.concatenate(([True], para[1:] != para[:-1])))
+    best = _verify_stored(store, config, para[first], pids[first], sets, ignore_docs)
+    rest = np.ones(codes.size, dtype=bool)
+    rest[first] = False
+    if best:
+        rest &= ~np.isin(para, np.fromiter(best, np.int64, len(best)))
+    if rest.any():
+        best.update(_verify_stored(store, config, para[rest], pids[rest], sets, ignore_docs))
+    return best
+
+
+def _stored_small(store, config: Config, sets, pairs: List[Tuple[int, int]], ignore_docs) -> Dict[int, DuplicateOf]:
+    """``stored_matches`` for few (paragraph, pid) pairs, sorted: one fetch, checks in pid order."""
+    pid_list = sorted({pid for _, pid in pairs})
+    recs = dict(zip(pid_list, store.fetch(pid_list)))
+    found: Dict[int, Tuple[Record, float, float]] = {}
+    own: Optional[set] = None
+    own_para = -1
+    for para, pid in pairs:
+        if para in found:
+            continue
+        rec = recs[pid]
+        if rec is None or rec[0] in ignore_docs:
+            continue
+        if para != own_para:  # pairs are sorted: one set per paragraph
+            own, own_para = set(sets[para].tolist()), para
+        verdict = _check(own, rec[3], config)
+        if verdict is not None:
+            found[para] = (rec, *verdict)
+    return _as_duplicates(found)
+
+
+def _check(own: set, other: np.ndarray, config: Config) -> Optional[Tuple[float, float]]:
+    """``candidates.verify``'s rule for one pair: (jaccard, containment) unrounded, or None."""
+    size_a, size_b = len(own), len(other)
+    inter = len(own.intersection(other.tolist()))
+    union = size_a + size_b - inter
+    smaller = min(size_a, size_b)
+    jac = inter / union if union > 0 else 0.0
+    con = inter / smaller if smaller > 0 else 0.0
+    if jac >= config.jaccard_threshold or (con >= config.containment_threshold and smaller >= config.min_containment_shingles):
+        return jac, con
+    return None
+
+
+def _as_duplicates(found: Dict[int, Tuple[Record, float, float]]) -> Dict[int, DuplicateOf]:
+    """DuplicateOf records, similarities rounded as ``candidates.verify`` rounds them.
+
+    ``round(x * 1e4) / 1e4`` is numpy's own algorithm for ``np.round(x, 4)`` (scale,
+    round half to even, unscale), so the floats are identical (tested), without the
+    numpy calls.
+    """
+    return {p: DuplicateOf(rec[0], rec[1], rec[2], round(jac * 10000.0) / 10000.0, round(con * 10000.0) / 10000.0)
+            for p, (rec, jac, con) in found.items()}
+
+
+def _verify_stored(store, config: Config, para: np.ndarray, pids: np.ndarray, sets, ignore_docs) -> Dict[int, DuplicateOf]:
+    """Paragraph -> DuplicateOf of its smallest verified pid, of (paragraph, pid) pairs sorted that way."""
+    uniq_pids, pid_pos = np.unique(pids, return_inverse=True)
+    records = store.fetch(uniq_pids)
+    usable = [r is not None and r[0] not in ignore_docs for r in records]
+    if not all(usable):  # replaced documents, or (lock-free Redis query) removed meanwhile
+        keep = np.array(usable, dtype=bool)[pid_pos]
+        para, pid_pos = para[keep], pid_pos[keep]
+        records = [r if r is not None else _NO_RECORD for r in records]
+    if not para.size:
+        return {}
+    # Verify on the sets involved only: the batch's paragraphs first, then the stored records.
+    involved, local = np.unique(para, return_inverse=True)
+    own = [sets[i] for i in involved.tolist()]
+    matches = candidates.verify(np.stack([local.ravel(), len(own) + pid_pos], axis=1),
+                                own + [r[3] for r in records], config)
+    best: Dict[int, DuplicateOf] = {}
+    for m in matches:  # sorted by (a, b): the first per paragraph has the smallest pid
+        a = int(involved[m.a])
+        if a not in best:
+            doc_id, index, source, _ = records[m.b - len(own)]
+            best[a] = DuplicateOf(doc_id, index, source, m.jaccard, m.containment)
+    return best
+
+
+def batch_matches(config: Config, paras, sets, sigs: np.ndarray, keys: np.ndarray, live: np.ndarray,
+                  skip) -> Dict[int, DuplicateOf]:
+    """Paragraph position -> DuplicateOf of the earliest match earlier in the same batch.
+
+    Paragraphs in ``skip`` (those with a stored match, which was added earlier) are left out.
+    """
+    if len(paras) < 2:
+        return {}
+    if len(paras) <= SMALL_BATCH:
+        flat = np.sort(keys.ravel() if live is None else keys[live].ravel())
+        if not (flat[1:] == flat[:-1]).any():  # no band key twice: no pair (a document asked about, mostly)
+            return {}
+        if live is None:
+            live = live_rows(sigs)
+        # Same pairs as candidate_pairs (any equal band), without its per-band sorts.
+        same = (keys[:, None, :] == keys[None, :, :]).any(axis=2) & live[:, None] & live[None, :]
+        pairs = np.argwhere(np.triu(same, k=1))
+    else:
+        pairs = candidates.candidate_pairs(sigs, config)
+    if skip and pairs.size:
+        pairs = pairs[~np.isin(pairs[:, 1], np.fromiter(skip, np.int64, len(skip)))]
+    if not pairs.size:
+        return {}
+    best: dict = {}
+    for m in candidates.verify(pairs, sets, config):
+        prev = best.get(m.b)
+        if prev is None or m.a < prev[0]:
+            best[m.b] = (m.a, m)
+    out = {}
+    for b, (a, m) in best.items():
+        p = paras[a]
+        out[b] = DuplicateOf(p.doc_id, p.index, p.source, m.jaccard, m.containment)
+    return out
