@@ -212,19 +212,27 @@ def band_keys(sigs: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]
     return keys, live
 
 
-def buckets(keys: np.ndarray, live: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def buckets(keys, live: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per band, the shared buckets: ``(members, starts)``.
 
-    ``members`` (int32 below 2**31 paragraphs) lists the live paragraphs of buckets with two or more members,
-    bucket by bucket, ascending inside a bucket; ``starts`` is True where a bucket begins.
-    Singleton buckets are dropped, so a corpus without duplicates keeps almost nothing.
+    ``keys``: band keys (n, bands) as from ``band_keys``, or, to bound memory on a large
+    corpus, a list with one list per band of that band's keys for consecutive chunks of
+    paragraphs, which is consumed (each band's arrays are dropped once bucketed).
+    ``members`` (int32 below 2**31 paragraphs) lists the live paragraphs of buckets with
+    two or more members, bucket by bucket, ascending inside a bucket; ``starts`` is True
+    where a bucket begins.  Singleton buckets are dropped, so a corpus without
+    duplicates keeps almost nothing.
     """
     ids = np.flatnonzero(live).astype(np.int32 if live.size < 2**31 else np.int64)
+    by_band = keys if not isinstance(keys, np.ndarray) else [[keys[:, b]] for b in range(keys.shape[1])]
     out = []
-    for band in range(keys.shape[1]):
-        k = keys[ids, band]
+    for band in range(len(by_band)):
+        k = np.concatenate(by_band[band])[ids] if by_band[band] else np.zeros(0, _U64)
+        if not isinstance(keys, np.ndarray):
+            by_band[band] = None
         order = np.argsort(k, kind="stable")  # stable: ascending ids inside a bucket
         sk = k[order]
+        del k
         new = np.ones(sk.size, dtype=bool)
         new[1:] = sk[1:] != sk[:-1]
         starts = np.flatnonzero(new)
@@ -283,9 +291,11 @@ def _without(keys: np.ndarray, known: np.ndarray) -> np.ndarray:
     return keys[known[at] != keys]
 
 
-class Matches:
-    """Verified pairs as arrays: ``pairs`` (k, 2) with a < b, ``jaccard``, ``containment``,
-    plus ``failed``: sorted keys ``a * 2**32 + b`` of the candidate pairs that did not verify."""
+class Matches(Sequence):
+    """Verified pairs as arrays, read as a sequence of ``Match``: ``pairs`` (k, 2) with
+    a < b, ``jaccard``, ``containment``, plus ``failed``: sorted keys ``a * 2**32 + b`` of
+    the candidate pairs that did not verify.  ``Match`` objects are made as they are read
+    (a million of them would cost ~130 MB held at once)."""
 
     __slots__ = ("pairs", "jaccard", "containment", "failed")
 
@@ -301,12 +311,28 @@ class Matches:
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def to_list(self) -> list[Match]:
-        """``Match`` objects sorted by (a, b)."""
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        a, b = self.pairs[i].tolist()
+        return Match(a, b, float(self.jaccard[i]), float(self.containment[i]))
+
+    def __iter__(self):
+        return map(Match, self.pairs[:, 0].tolist(), self.pairs[:, 1].tolist(),
+                   self.jaccard.tolist(), self.containment.tolist())
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and all(x == y for x, y in zip(self, other))
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Matches({len(self)} verified pairs)"
+
+    def in_order(self) -> "Matches":
+        """The same matches sorted by (a, b) (what ``Result.matches`` holds)."""
         order = np.lexsort((self.pairs[:, 1], self.pairs[:, 0]))
-        p = self.pairs[order]
-        return list(map(Match, p[:, 0].tolist(), p[:, 1].tolist(),
-                        self.jaccard[order].tolist(), self.containment[order].tolist()))
+        return Matches(self.pairs[order], self.jaccard[order], self.containment[order], self.failed)
 
     @staticmethod
     def join(*parts: "Matches") -> "Matches":

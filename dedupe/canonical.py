@@ -126,6 +126,11 @@ def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs
             return by_id[k].canonical  # the story carries the whole cluster: its canonical is known
         return _best(carriers, paragraphs, sizes, config)
 
+    singles: Dict[str, Tuple[str]] = {}  # one shared 1-tuple per document id / source (1M paragraphs: ~100 MB)
+
+    def single(value: str) -> Tuple[str]:
+        return singles.setdefault(value, (value,))
+
     stories: List[Story] = []
     for label in sorted(members_of):
         docs = [doc_ids[k] for k in members_of[label]]
@@ -155,7 +160,7 @@ def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs
             carried = carriers[k]
             chosen = paragraphs[best(carried, k)]
             if len(carried) == 1:
-                carrying_docs, carrying_sources = (chosen.doc_id,), (chosen.source,)
+                carrying_docs, carrying_sources = single(chosen.doc_id), single(chosen.source)
             else:
                 carrying_docs = tuple(sorted({paragraphs[i].doc_id for i in carried}, key=rank.__getitem__))
                 carrying_sources = tuple(sorted({paragraphs[i].source for i in carried}))

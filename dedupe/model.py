@@ -6,7 +6,7 @@ with a Report of counts and a Result bundling them (see ``dedupe.pipeline``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +124,16 @@ class Report:
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """Everything ``dedupe.run`` returns."""
+    """Everything ``dedupe.run`` returns.
+
+    ``matches`` is a read-only sequence of ``Match`` sorted by (a, b): every paragraph's
+    earliest verified match, plus the verified pairs that join clusters those leave apart
+    (not every pair: a cluster of n copies has n(n-1)/2).
+    """
 
     documents: Tuple[CleanedDocument, ...]
     paragraphs: Tuple[Paragraph, ...]
-    matches: Tuple[Match, ...]
+    matches: Sequence[Match]
     clusters: Tuple[Cluster, ...]
     stories: Tuple[Story, ...]
     report: Report = field(default_factory=Report)

@@ -14,6 +14,7 @@ the result never depends on the number of workers.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import time
@@ -70,39 +71,30 @@ def _chunks(docs: Sequence[Document]) -> List[Tuple[int, int]]:
     return out
 
 
-#: Documents a worker inherited from the parent at fork (set in the worker only).
-_INHERITED: Sequence[Document] = ()
-
-
-def _inherit(docs: Sequence[Document]) -> None:
-    global _INHERITED
-    _INHERITED = docs
-
-
-def _fork_context():
-    """The "fork" start method where the platform has it: workers then inherit the
-    documents instead of receiving them pickled, twice, through a pipe."""
-    try:
-        return multiprocessing.get_context("fork")
-    except ValueError:  # Windows
-        return None
-
-
 @contextmanager
-def _executor(config: Config, tasks: int, docs: Sequence[Document]) -> Iterator[Tuple[Optional[ProcessPoolExecutor], bool]]:
-    """``(pool, inherited)``: a process pool when there is more than one task and more
-    than one process to use (else None), and whether its workers hold ``docs`` already."""
+def _executor(config: Config, tasks: int) -> Iterator[Optional[ProcessPoolExecutor]]:
+    """A process pool when there is more than one task and more than one process to use.
+
+    Workers are forked where the platform can (no ``if __name__ == "__main__"`` guard
+    needed in a caller's script, no re-import), with the collector's objects frozen
+    first: a worker's garbage collection then never writes to the parent's pages, which
+    stay shared.  Jobs carry their documents pickled, so a worker touches nothing else
+    of the parent's.
+    """
     workers = min(config.processes, tasks)
     if workers <= 1:
-        yield None, False
+        yield None
         return
-    context = _fork_context()
-    if context is None:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            yield pool, False
-        return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_inherit, initargs=(docs,)) as pool:
-        yield pool, True
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # Windows
+        context = multiprocessing.get_context("spawn")
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            yield pool
+    finally:
+        gc.unfreeze()
 
 
 def _map(pool: Optional[ProcessPoolExecutor], fn, jobs: Iterable) -> Iterator:
@@ -110,9 +102,14 @@ def _map(pool: Optional[ProcessPoolExecutor], fn, jobs: Iterable) -> Iterator:
     return pool.map(fn, jobs) if pool is not None else map(fn, jobs)
 
 
-def _chunk_docs(docs: Optional[Sequence[Document]], a: int, b: int) -> Sequence[Document]:
-    """A job's documents: sent with it, or inherited by the worker."""
-    return docs if docs is not None else _INHERITED[a:b]
+def _pack(docs: Sequence[Document]) -> List[Tuple[str, str, str]]:
+    """What a worker needs of each document (id, source, kind, text): plain tuples pickle fast."""
+    return [(d.id, d.source, d.kind, d.text) for d in docs]
+
+
+def _unpack(packed) -> Iterator[Document]:
+    for doc_id, source, kind, text in packed:
+        yield Document(id=doc_id, source=source, text=text, kind=kind)
 
 
 # --- pass 1: per-source line counts -------------------------------------------------------
@@ -120,16 +117,16 @@ def _chunk_docs(docs: Optional[Sequence[Document]], a: int, b: int) -> Sequence[
 
 def _page_job(args) -> List[Tuple[Optional[str], Optional[Tuple[int, FrozenSet[int]]]]]:
     """Per document: its extracted text when it was HTML (else None) and its page keys."""
-    docs, a, b, learn = args
+    docs, learn = args
     out = []
-    for doc in _chunk_docs(docs, a, b):
+    for doc in _unpack(docs):
         text = extract(doc)
         lines = split_lines(text) if doc.source in learn else []
         out.append((text if doc.kind == "html" else None, page_keys(lines) if lines else None))
     return out
 
 
-def _learn(docs: Sequence[Document], ranges, config: Config, pool, inherited: bool, progress: Progress):
+def _learn(docs: Sequence[Document], ranges, config: Config, pool, progress: Progress):
     """Extracted HTML texts by position, and ``{source: (template line keys, pages)}``."""
     per_source = Counter(doc.source for doc in docs)
     learn = frozenset(s for s, n in per_source.items() if n >= config.learn_min_documents)
@@ -137,7 +134,7 @@ def _learn(docs: Sequence[Document], ranges, config: Config, pool, inherited: bo
     extracted: Dict[int, str] = {}
     pages = []
     if learn or html:
-        jobs = ((None if inherited else docs[a:b], a, b, learn) for a, b in ranges)
+        jobs = ((_pack(docs[a:b]), learn) for a, b in ranges)
         for (a, b), result in zip(ranges, _map(pool, _page_job, jobs)):
             for k, (text, keys) in enumerate(result):
                 if text is not None:
@@ -160,9 +157,9 @@ def _note(source: str, pages: int) -> str:
 
 def _clean_job(args) -> _Chunk:
     """Clean a chunk of documents and fingerprint its paragraphs."""
-    docs, a, b, texts, templates, config = args
+    docs, texts, templates, config = args
     out, paragraphs = [], []
-    for doc, text in zip(_chunk_docs(docs, a, b), texts):
+    for doc, text in zip(_unpack(docs), texts):
         keys, pages = templates.get(doc.source, (frozenset(), 0))
         raw = extract(doc) if text is None else text
         template = template_lines(split_lines(raw), keys)
@@ -173,11 +170,12 @@ def _clean_job(args) -> _Chunk:
         paragraphs.extend(parts)
     values, offsets, sigs = fingerprint.fingerprint_flat(paragraphs, config)
     keys, live = candidates.band_keys(sigs, config)
-    return out, values, offsets, keys, live
+    return out, values, offsets, list(np.ascontiguousarray(keys.T)), live  # one array per band
 
 
 class _Prepared:
-    """Cleaned documents, their paragraphs and the paragraphs' fingerprints, flat."""
+    """Cleaned documents, their paragraphs and the paragraphs' fingerprints: flat shingle
+    sets (``values``, ``offsets``), band keys (one array or a list of per-chunk arrays)."""
 
     def __init__(self, cleaned, paragraphs, values, offsets, keys, live):
         self.cleaned: List[CleanedDocument] = cleaned
@@ -188,16 +186,17 @@ class _Prepared:
 def _prepare(docs: Sequence[Document], config: Config, progress: Progress) -> _Prepared:
     """Both passes, in worker processes when the input is large enough."""
     ranges = _chunks(docs)
-    with _executor(config, len(ranges), docs) as (pool, inherited):
-        extracted, learned = _learn(docs, ranges, config, pool, inherited, progress)
+    with _executor(config, len(ranges)) as pool:
+        extracted, learned = _learn(docs, ranges, config, pool, progress)
         jobs = (
-            (None if inherited else docs[a:b], a, b, [extracted.get(i) for i in range(a, b)],
+            (_pack(docs[a:b]), [extracted.pop(i, None) for i in range(a, b)],
              {s: learned[s] for s in {d.source for d in docs[a:b]} if s in learned}, config)
             for a, b in ranges
         )
         cleaned: List[CleanedDocument] = []
         paragraphs: List[Paragraph] = []
-        values, offsets, keys, live = [], [np.zeros(1, np.int64)], [], []
+        values, offsets, live = [], [np.zeros(1, np.int64)], []
+        keys: List[List[np.ndarray]] = [[] for _ in range(config.bands)]
         for (a, b), (docs_out, v, o, k, lv) in zip(ranges, _map(pool, _clean_job, jobs)):
             for doc, (text, removals, parts) in zip(docs[a:b], docs_out):
                 cleaned.append(CleanedDocument(document=doc, text=doc.text if text is None else text,
@@ -206,15 +205,15 @@ def _prepare(docs: Sequence[Document], config: Config, progress: Progress) -> _P
                 paragraphs.extend([Paragraph(doc_id, i, t, source) for i, t in enumerate(parts)])
             values.append(v)
             offsets.append(o[1:] + offsets[-1][-1])
-            keys.append(k)
+            for band, column in enumerate(k):
+                keys[band].append(column)
             live.append(lv)
             progress("clean", b, len(docs))
-    bands = config.bands
     return _Prepared(
         cleaned, paragraphs,
         np.concatenate(values) if values else np.zeros(0, np.uint32),
         np.concatenate(offsets),
-        np.concatenate(keys) if keys else np.zeros((0, bands), np.uint64),
+        keys,  # per band, per chunk: ``candidates.buckets`` consumes one band at a time
         np.concatenate(live) if live else np.zeros(0, bool),
     )
 
@@ -242,9 +241,11 @@ def _collapse(prepared: _Prepared, config: Config, progress: Progress):
     labels = connected_components(n, first.pairs)
     more = candidates.cross_matches(shared, labels, prepared.values, prepared.offsets, config, first)
     del shared
+    prepared.values = None  # shingle sets are done with: only their sizes are used below
     if len(more):
         labels = connected_components(n, np.concatenate([first.pairs, more.pairs]))
-    matches: List[Match] = candidates.Matches.join(first, more).to_list()
+    matches = candidates.Matches.join(first, more).in_order()
+    matches.failed = None  # only needed while matching
     progress("match", n, n)
     sizes = np.diff(prepared.offsets).tolist()
     clusters, cluster_of = build_clusters(labels, paragraphs, sizes, config)
@@ -311,5 +312,5 @@ def run(
         bytes_out=sum(len(s.text.encode("utf-8")) for s in stories),
         seconds=round(time.perf_counter() - started, 3),
     )
-    return Result(documents=tuple(cleaned), paragraphs=tuple(paragraphs), matches=tuple(matches),
+    return Result(documents=tuple(cleaned), paragraphs=tuple(paragraphs), matches=matches,
                   clusters=tuple(clusters), stories=tuple(stories), report=report)

@@ -122,8 +122,24 @@ def iter_files(paths: Iterable[str]) -> Iterator[Tuple[Path, str, str]]:
             raise InputError(f"{arg}: no such file or folder")
 
 
-def _jsonl_documents(text: str, origin: str, id_prefix: str, default_source: str, config: Config) -> Iterator[Document]:
-    for lineno, line in enumerate(text.splitlines(), 1):
+def _jsonl_file_lines(path: Path, origin: str, config: Config) -> Iterator[str]:
+    """A JSONL file's lines, decoded one at a time: a corpus never sits in memory twice."""
+    try:
+        fh = gzip.open(path, "rb") if str(path).lower().endswith(".gz") else open(path, "rb")
+    except OSError as err:
+        raise InputError(f"{origin}: cannot read: {err.strerror or err}") from None
+    with fh:
+        try:
+            for lineno, raw in enumerate(fh, 1):
+                yield decode(raw, f"{origin}:{lineno}", config)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+            raise InputError(f"{origin}: not a valid gzip file: {err}") from None
+        except OSError as err:
+            raise InputError(f"{origin}: cannot read: {err.strerror or err}") from None
+
+
+def _jsonl_documents(lines: Iterable[str], origin: str, id_prefix: str, default_source: str, config: Config) -> Iterator[Document]:
+    for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{origin}:{lineno}"
@@ -173,10 +189,11 @@ def read_paths(paths: Iterable[str], config: Config, stdin_format: Optional[str]
             fmt = stdin_format or sniff_format(text)
         else:
             origin = str(path)
-            text = decode(read_bytes(path, origin), origin, config)
             fmt = detect_format(path)
+            text = "" if fmt == "jsonl" else decode(read_bytes(path, origin), origin, config)
         if fmt == "jsonl":
-            docs: Iterable[Document] = _jsonl_documents(text, origin, rel, default_source, config)
+            lines = text.splitlines() if str(path) == "-" else _jsonl_file_lines(path, origin, config)
+            docs: Iterable[Document] = _jsonl_documents(lines, origin, rel, default_source, config)
         else:
             docs = [Document(id=rel, source=default_source, text=text, kind="html" if fmt == "html" else "text", origin=origin)]
         for doc in docs:

@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from .errors import OutputError
 from .model import Match, Result
@@ -24,17 +24,20 @@ def _dumps(obj) -> str:
 
 
 def story_records(result: Result) -> Iterator[dict]:
-    """One JSON-ready dict per story."""
+    """One JSON-ready dict per story.
+
+    ``text`` is the canonical text; ``paragraphs[k]`` tells where its k-th paragraph
+    (``text.split("\\n\\n")[k]``: paragraphs never contain a blank line) came from.
+    """
     for story in result.stories:
         paragraphs = story.paragraphs
         yield {
             "id": story.id,
             "text": "\n\n".join([p.text for p in paragraphs]),
-            "documents": list(story.documents),
-            "sources": list(story.sources),
+            "documents": story.documents,
+            "sources": story.sources,
             "paragraphs": [
-                {"text": p.text, "cluster": p.cluster, "documents": list(p.documents), "sources": list(p.sources),
-                 "chosen_from": p.chosen_from}
+                {"cluster": p.cluster, "documents": p.documents, "sources": p.sources, "chosen_from": p.chosen_from}
                 for p in paragraphs
             ],
         }
@@ -57,8 +60,15 @@ def document_records(result: Result) -> Iterator[dict]:
     None for the first of its cluster and for unique paragraphs.
     """
     paragraphs = result.paragraphs
-    cluster_of: Dict[int, str] = {i: c.id for c in result.clusters for i in c.members}
-    earliest = earliest_matches(result)
+    cluster_of: List[Optional[str]] = [None] * len(paragraphs)
+    for c in result.clusters:
+        for i in c.members:
+            cluster_of[i] = c.id
+    duplicate_of: List[Optional[dict]] = [None] * len(paragraphs)
+    for b, m in earliest_matches(result).items():
+        q = paragraphs[m.a]
+        duplicate_of[b] = {"document": q.doc_id, "paragraph": q.index, "source": q.source,
+                           "jaccard": m.jaccard, "containment": m.containment}
     story_of = {doc_id: s.id for s in result.stories for doc_id in s.documents}
     start = 0
     for cleaned in result.documents:
@@ -66,16 +76,6 @@ def document_records(result: Result) -> Iterator[dict]:
         end = start
         while end < len(paragraphs) and paragraphs[end].doc_id == doc.id:
             end += 1
-        entries = []
-        for i in range(start, end):
-            m = earliest.get(i)
-            of = None
-            if m is not None:
-                q = paragraphs[m.a]
-                of = {"document": q.doc_id, "paragraph": q.index, "source": q.source, "jaccard": m.jaccard,
-                      "containment": m.containment}
-            entries.append({"index": paragraphs[i].index, "cluster": cluster_of.get(i), "duplicate_of": of})
-        start = end
         yield {
             "id": doc.id,
             "source": doc.source,
@@ -84,8 +84,10 @@ def document_records(result: Result) -> Iterator[dict]:
             "text": cleaned.text,
             "story": story_of.get(doc.id),
             "removed": [{"rule": r.rule, "text": r.text, "where": r.where, "reason": r.reason} for r in cleaned.removals],
-            "paragraphs": entries,
+            "paragraphs": [{"index": i - start, "cluster": cluster_of[i], "duplicate_of": duplicate_of[i]}
+                           for i in range(start, end)],
         }
+        start = end
 
 
 def report_record(result: Result) -> dict:

@@ -174,7 +174,7 @@ def test_earliest_and_cross_matches_equal_all_pairs(count, seed):
     # Components: the same as those of every verified pair.
     labels = connected_components(count, first.pairs)
     more = cross_matches(shared, labels, values, offsets, cfg, first)
-    found = Matches.join(first, more).to_list()
+    found = list(Matches.join(first, more).in_order())
     assert set(found) <= set(every)
     labels = connected_components(count, np.array([(m.a, m.b) for m in found], np.int64).reshape(-1, 2))
     expected = connected_components(count, np.array([(m.a, m.b) for m in every], np.int64).reshape(-1, 2))

@@ -116,3 +116,15 @@ def test_library_items_dicts_and_errors():
         list(as_documents([{"text": "a"}, 42], CFG))
     with pytest.raises(InputError, match="item 1: document id 'x' is used twice"):
         list(as_documents([{"id": "x", "text": "a"}, {"id": "x", "text": "b"}], CFG))
+
+
+def test_jsonl_is_read_line_by_line_with_line_numbers_in_errors(tmp_path):
+    good = '{"id": "a", "text": "one"}\n'
+    _write(tmp_path / "bom.jsonl", ("\ufeff" + good).encode("utf-8"), mode="wb")
+    assert [d.id for d in read_paths([str(tmp_path / "bom.jsonl")], Config())] == ["a"]
+    bad = _write(tmp_path / "bad.jsonl", good.encode() + b'{"id": "b", "text": "\xff"}\n', mode="wb")
+    with pytest.raises(InputError, match=r"bad\.jsonl:2: not valid UTF-8"):
+        list(read_paths([str(bad)], Config()))
+    broken = _write(tmp_path / "broken.jsonl.gz", b"not gzip at all", mode="wb")
+    with pytest.raises(InputError, match="not a valid gzip file"):
+        list(read_paths([str(broken)], Config()))
