@@ -150,12 +150,14 @@ def run(paths, out, fmt, quiet, **opts) -> None:
         opts["canonical_policy"] = "source-priority"
     progress = StageProgress(enabled=not quiet and sys.stderr.isatty())
     try:
-        config = _config_from_options(**opts)
-        docs = []
-        for doc in read_paths(paths, config, stdin_format=fmt):
-            docs.append(doc)
-            progress("read", len(docs), None)
-        result = run_pipeline(docs, config, progress=progress)
+        config = replace(_config_from_options(**opts), keep_input_text=False)  # the input text is never written
+
+        def read():  # a generator: the pipeline starts its workers before the corpus is in memory
+            for n, doc in enumerate(read_paths(paths, config, stdin_format=fmt), 1):
+                progress("read", n, None)
+                yield doc
+
+        result = run_pipeline(read(), config, progress=progress)
         written = write_output(result, out)
     except DedupeError as err:
         progress.close()

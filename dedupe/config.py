@@ -81,6 +81,9 @@ class Config:
     story_min_share: float = 0.5
 
     # --- execution ---------------------------------------------------------------------
+    #: ``Result.documents[i].document.text`` keeps the input text.  ``dedupe run`` (which
+    #: never writes it) turns this off, so a corpus's text is not held twice.
+    keep_input_text: bool = True
     #: Worker processes for cleaning and fingerprinting; 0: one per available core.
     #: Output never depends on it; small inputs are done in-process whatever it says.
     workers: int = 0

@@ -42,11 +42,17 @@ class Removal:
 
 @dataclass(frozen=True, slots=True)
 class CleanedDocument:
-    """A document after cleaning: the kept text plus every removal."""
+    """A document after cleaning: the kept paragraphs (one per kept line, in order) plus
+    every removal.  ``text`` joins them with blank lines; it is not stored, so a corpus's
+    cleaned text is held once, shared with its ``Paragraph`` objects."""
 
     document: Document
-    text: str
+    paragraphs: Tuple[str, ...]
     removals: Tuple[Removal, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
 
 
 @dataclass(frozen=True, slots=True)

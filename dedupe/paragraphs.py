@@ -19,5 +19,5 @@ def paragraphs_of(docs: Iterable[CleanedDocument]) -> Iterator[Paragraph]:
     """Every paragraph of every document, documents in the given order."""
     for cleaned in docs:
         doc = cleaned.document
-        for index, text in enumerate(split_paragraphs(cleaned.text)):
+        for index, text in enumerate(cleaned.paragraphs):
             yield Paragraph(doc_id=doc.id, index=index, text=text, source=doc.source)

@@ -20,9 +20,10 @@ import multiprocessing
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
-from typing import (Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple,
-                    Union)
+from contextlib import contextmanager, nullcontext
+from dataclasses import replace
+from typing import (Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Set,
+                    Tuple, Union)
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from .clean.learned import learn_template_keys, page_keys, template_lines
 from .cluster import connected_components
 from .config import Config
 from .model import CleanedDocument, Document, Match, Paragraph, Removal, Report, Result
-from .paragraphs import paragraphs_of, split_paragraphs
+from .paragraphs import paragraphs_of
 from .read import as_documents
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,10 @@ CHUNK_CHARS = 1_500_000
 #: ... or at this many documents (many tiny documents).
 CHUNK_DOCUMENTS = 4000
 
-#: What a worker sends back per chunk: per document (cleaned text, or None when it equals
-#: the input, the removals as tuples, the paragraphs), then the paragraphs' flat shingle sets, band keys and
+#: What a worker sends back per chunk: per document (the removals as tuples, the kept
+#: paragraphs, the input's size in UTF-8 bytes), then the paragraphs' flat shingle sets, band keys and
 #: which paragraphs have shingles.
-_Chunk = Tuple[List[Tuple[Optional[str], tuple, List[str]]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_Chunk = Tuple[List[Tuple[tuple, Tuple[str, ...], int]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _no_progress(stage: str, done: int, total: Optional[int]) -> None:
@@ -92,6 +93,7 @@ def _executor(config: Config, tasks: int) -> Iterator[Optional[ProcessPoolExecut
     gc.freeze()
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            list(pool.map(int, range(workers)))  # start the workers now (forked while this process is small)
             yield pool
     finally:
         gc.unfreeze()
@@ -165,9 +167,8 @@ def _clean_job(args) -> _Chunk:
         template = template_lines(split_lines(raw), keys)
         cleaned = clean_document(doc, config, template, _note(doc.source, pages), text=raw)
         removals = tuple((r.rule, r.text, r.where, r.reason) for r in cleaned.removals)  # plain tuples pickle anywhere
-        parts = split_paragraphs(cleaned.text)
-        out.append((None if cleaned.text == doc.text else cleaned.text, removals, parts))
-        paragraphs.extend(parts)
+        out.append((removals, cleaned.paragraphs, len(doc.text.encode("utf-8"))))
+        paragraphs.extend(cleaned.paragraphs)
     values, offsets, sigs = fingerprint.fingerprint_flat(paragraphs, config)
     keys, live = candidates.band_keys(sigs, config)
     return out, values, offsets, list(np.ascontiguousarray(keys.T)), live  # one array per band
@@ -177,16 +178,20 @@ class _Prepared:
     """Cleaned documents, their paragraphs and the paragraphs' fingerprints: flat shingle
     sets (``values``, ``offsets``), band keys (one array or a list of per-chunk arrays)."""
 
-    def __init__(self, cleaned, paragraphs, values, offsets, keys, live):
+    def __init__(self, cleaned, paragraphs, values, offsets, keys, live, bytes_in: int = 0):
         self.cleaned: List[CleanedDocument] = cleaned
         self.paragraphs: List[Paragraph] = paragraphs
         self.values, self.offsets, self.keys, self.live = values, offsets, keys, live
+        self.bytes_in = bytes_in
 
 
-def _prepare(docs: Sequence[Document], config: Config, progress: Progress) -> _Prepared:
-    """Both passes, in worker processes when the input is large enough."""
+def _prepare(docs: List[Document], config: Config, progress: Progress,
+             pool: Optional[ProcessPoolExecutor] = None) -> _Prepared:
+    """Both passes, in worker processes when the input is large enough (in ``pool`` when
+    given).  Without ``config.keep_input_text``, ``docs`` is emptied as it is cleaned."""
     ranges = _chunks(docs)
-    with _executor(config, len(ranges)) as pool:
+    with (nullcontext(pool if len(ranges) > 1 else None) if pool is not None
+          else _executor(config, len(ranges))) as pool:
         extracted, learned = _learn(docs, ranges, config, pool, progress)
         jobs = (
             (_pack(docs[a:b]), [extracted.pop(i, None) for i in range(a, b)],
@@ -197,9 +202,14 @@ def _prepare(docs: Sequence[Document], config: Config, progress: Progress) -> _P
         paragraphs: List[Paragraph] = []
         values, offsets, live = [], [np.zeros(1, np.int64)], []
         keys: List[List[np.ndarray]] = [[] for _ in range(config.bands)]
+        bytes_in = 0
         for (a, b), (docs_out, v, o, k, lv) in zip(ranges, _map(pool, _clean_job, jobs)):
-            for doc, (text, removals, parts) in zip(docs[a:b], docs_out):
-                cleaned.append(CleanedDocument(document=doc, text=doc.text if text is None else text,
+            for n, (removals, parts, size) in enumerate(docs_out, a):
+                doc = docs[n]
+                if not config.keep_input_text:
+                    docs[n] = doc = replace(doc, text="")  # the caller never sees the input again
+                bytes_in += size
+                cleaned.append(CleanedDocument(document=doc, paragraphs=parts,
                                                removals=tuple(Removal(*r) for r in removals)))
                 doc_id, source = doc.id, doc.source
                 paragraphs.extend([Paragraph(doc_id, i, t, source) for i, t in enumerate(parts)])
@@ -215,12 +225,13 @@ def _prepare(docs: Sequence[Document], config: Config, progress: Progress) -> _P
         np.concatenate(offsets),
         keys,  # per band, per chunk: ``candidates.buckets`` consumes one band at a time
         np.concatenate(live) if live else np.zeros(0, bool),
+        bytes_in,
     )
 
 
 def clean_documents(docs: Sequence[Document], config: Config, progress: Progress = _no_progress) -> List[CleanedDocument]:
     """Clean every document, learning each source's template lines from all of its documents first."""
-    return _prepare(docs, config, progress).cleaned
+    return _prepare(list(docs), replace(config, keep_input_text=True), progress).cleaned
 
 
 # --- collapse ------------------------------------------------------------------------------
@@ -296,19 +307,25 @@ def run(
     config = config or Config()
     progress = progress or _no_progress
     started = time.perf_counter()
-    docs = list(as_documents(documents, config))
-    prepared = _prepare(docs, config, progress)
+    # Input still to be read (a generator, say from read_paths): start the workers first,
+    # while this process is small, so they do not each carry a copy-on-write corpus.
+    early = not isinstance(documents, (Sequence, Set)) and config.processes > 1
+    with (_executor(config, config.processes) if early else nullcontext(None)) as pool:
+        docs = list(as_documents(documents, config))
+        prepared = _prepare(docs, config, progress, pool)
+    count = len(docs)
+    del docs
     cleaned = prepared.cleaned
     paragraphs, matches, clusters, stories = _collapse(prepared, config, progress)
     removals = Counter(r.rule for c in cleaned for r in c.removals)
     report = Report(
-        documents=len(docs),
+        documents=count,
         paragraphs=len(paragraphs),
         removals_by_rule=tuple(sorted(removals.items())),
         duplicate_paragraphs=sum(len(c.members) for c in clusters) - len(clusters),
         clusters=len(clusters),
         stories=len(stories),
-        bytes_in=sum(len(d.text.encode("utf-8")) for d in docs),
+        bytes_in=prepared.bytes_in,
         bytes_out=sum(len(s.text.encode("utf-8")) for s in stories),
         seconds=round(time.perf_counter() - started, 3),
     )

@@ -138,7 +138,7 @@ def clean_document(document: Document, config: Config, learned: FrozenSet[str] =
     """Clean one document; ``text`` is its already extracted text, when the caller has it."""
     lines, numbers = numbered_lines(extract(document) if text is None else text)
     kept, removals = clean_lines(lines, config, learned, learned_note, numbers)
-    return CleanedDocument(document=document, text="\n\n".join(kept), removals=tuple(removals))
+    return CleanedDocument(document=document, paragraphs=tuple(kept), removals=tuple(removals))
 
 
 def clean_and_explain(raw: str, config: Optional[Config] = None, kind: str = "text") -> Tuple[str, Tuple[Removal, ...]]:
