@@ -197,17 +197,23 @@ def verify(pairs: np.ndarray, hash_sets: Sequence[np.ndarray], config: Config) -
 
 
 def band_keys(sigs: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
-    """``(keys, live)``: one uint64 key per band, shape (n, bands), and the rows with shingles.
+    """``(keys, live)``: one uint32 key per band, shape (n, bands), and the rows with shingles.
+
+    A band's 4 x 32 bits are folded to 32: at corpus scale a band key is then 4 bytes
+    and bucketing sorts ``key << 32 | paragraph`` in one pass.  A collision (about 100
+    random pairs a band among a million paragraphs) only adds a candidate, which
+    verification rejects: random paragraphs are never near-duplicates.
 
     >>> cfg = Config(num_perm=4, bands=2, rows=2)
     >>> keys, live = band_keys(np.array([[1, 2, 3, 4], [0xFFFFFFFF] * 4], dtype=np.uint32), cfg)
-    >>> keys.shape, live.tolist()
-    ((2, 2), [True, False])
+    >>> keys.shape, keys.dtype.name, live.tolist()
+    ((2, 2), 'uint32', [True, False])
     """
     sigs = np.asarray(sigs)
-    keys = np.empty((sigs.shape[0], config.bands), dtype=_U64)
+    keys = np.empty((sigs.shape[0], config.bands), dtype=np.uint32)
     for band in range(config.bands):
-        keys[:, band] = _band_keys(sigs[:, band * config.rows : (band + 1) * config.rows])
+        k = _band_keys(sigs[:, band * config.rows : (band + 1) * config.rows])
+        keys[:, band] = ((k >> _U64(32)) ^ k).astype(np.uint32)  # truncation keeps the low 32 bits
     live = ~(sigs == np.uint32(0xFFFFFFFF)).all(axis=1)
     return keys, live
 
@@ -215,30 +221,35 @@ def band_keys(sigs: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]
 def buckets(keys, live: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per band, the shared buckets: ``(members, starts)``.
 
-    ``keys``: band keys (n, bands) as from ``band_keys``, or, to bound memory on a large
+    ``keys``: uint32 band keys (n, bands) as from ``band_keys``, or, to bound memory on a large
     corpus, a list with one list per band of that band's keys for consecutive chunks of
     paragraphs, which is consumed (each band's arrays are dropped once bucketed).
-    ``members`` (int32 below 2**31 paragraphs) lists the live paragraphs of buckets with
+    ``members`` (int32) lists the live paragraphs of buckets with
     two or more members, bucket by bucket, ascending inside a bucket; ``starts`` is True
     where a bucket begins.  Singleton buckets are dropped, so a corpus without
     duplicates keeps almost nothing.
     """
-    ids = np.flatnonzero(live).astype(np.int32 if live.size < 2**31 else np.int64)
+    if live.size >= 2**31:
+        raise ValueError("at most 2**31 paragraphs per run")
+    ids = np.flatnonzero(live).astype(_U64)
     by_band = keys if not isinstance(keys, np.ndarray) else [[keys[:, b]] for b in range(keys.shape[1])]
     out = []
     for band in range(len(by_band)):
-        k = np.concatenate(by_band[band])[ids] if by_band[band] else np.zeros(0, _U64)
+        k = np.concatenate(by_band[band])[ids] if by_band[band] else np.zeros(0, np.uint32)
         if not isinstance(keys, np.ndarray):
             by_band[band] = None
-        order = np.argsort(k, kind="stable")  # stable: ascending ids inside a bucket
-        sk = k[order]
+        # One sort of key << 32 | id: buckets together, ascending ids inside a bucket.
+        both = (k.astype(_U64) << _U64(32)) | ids
         del k
+        both.sort()
+        sk = both >> _U64(32)
         new = np.ones(sk.size, dtype=bool)
         new[1:] = sk[1:] != sk[:-1]
+        del sk
         starts = np.flatnonzero(new)
-        lengths = np.diff(np.append(starts, sk.size))
+        lengths = np.diff(np.append(starts, both.size))
         shared = np.repeat(lengths >= 2, lengths)
-        out.append((ids[order][shared], new[shared]))
+        out.append(((both[shared] & _U64(0xFFFFFFFF)).astype(np.int32), new[shared]))
     return out
 
 
