@@ -13,7 +13,10 @@ import shutil
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
+import numpy as np
+
 from .errors import OutputError
+from .candidates import Matches
 from .model import Match, Result
 
 FILES = ("stories.jsonl", "documents.jsonl", "report.json")
@@ -52,6 +55,21 @@ def earliest_matches(result: Result) -> Dict[int, Match]:
     return earliest
 
 
+def _earliest_rows(result: Result) -> Iterator[Tuple[int, int, float, float]]:
+    """``(b, a, jaccard, containment)`` of each paragraph's earliest match, from the match
+    arrays when the Result has them (a million ``Match`` objects cost seconds)."""
+    m = result.matches
+    if isinstance(m, Matches):
+        if not len(m):
+            return iter(())
+        b = m.pairs[:, 1]
+        order = np.argsort(b, kind="stable")  # rows are sorted by (a, b): each b's first row has its smallest a
+        sb = b[order]
+        keep = order[np.concatenate(([True], sb[1:] != sb[:-1]))]
+        return zip(b[keep].tolist(), m.pairs[keep, 0].tolist(), m.jaccard[keep].tolist(), m.containment[keep].tolist())
+    return ((b, x.a, x.jaccard, x.containment) for b, x in earliest_matches(result).items())
+
+
 def document_records(result: Result) -> Iterator[dict]:
     """One JSON-ready dict per input document: cleaned text, removals, paragraphs, story.
 
@@ -65,10 +83,10 @@ def document_records(result: Result) -> Iterator[dict]:
         for i in c.members:
             cluster_of[i] = c.id
     duplicate_of: List[Optional[dict]] = [None] * len(paragraphs)
-    for b, m in earliest_matches(result).items():
-        q = paragraphs[m.a]
+    for b, a, jac, con in _earliest_rows(result):
+        q = paragraphs[a]
         duplicate_of[b] = {"document": q.doc_id, "paragraph": q.index, "source": q.source,
-                           "jaccard": m.jaccard, "containment": m.containment}
+                           "jaccard": jac, "containment": con}
     story_of = {doc_id: s.id for s in result.stories for doc_id in s.documents}
     start = 0
     for cleaned in result.documents:
@@ -111,6 +129,12 @@ def result_records(result: Result) -> Tuple[List[dict], List[dict], dict]:
     return list(story_records(result)), list(document_records(result)), report_record(result)
 
 
+def _write_lines(path: Path, records: Iterator[dict]) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for rec in records:
+            f.write(_dumps(rec) + "\n")
+
+
 def write_output(result: Result, out_dir) -> Path:
     """Write the three output files into ``out_dir`` atomically (all or nothing)."""
     out = Path(out_dir)
@@ -124,12 +148,8 @@ def write_output(result: Result, out_dir) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
-        with open(tmp / "stories.jsonl", "w", encoding="utf-8", newline="\n") as f:
-            for rec in story_records(result):
-                f.write(_dumps(rec) + "\n")
-        with open(tmp / "documents.jsonl", "w", encoding="utf-8", newline="\n") as f:
-            for rec in document_records(result):
-                f.write(_dumps(rec) + "\n")
+        _write_lines(tmp / "stories.jsonl", story_records(result))
+        _write_lines(tmp / "documents.jsonl", document_records(result))
         with open(tmp / "report.json", "w", encoding="utf-8", newline="\n") as f:
             f.write(json.dumps(report_record(result), ensure_ascii=False, sort_keys=True, indent=2) + "\n")
         if out.exists():
