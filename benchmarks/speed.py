@@ -304,6 +304,7 @@ def end_to_end(args) -> list[tuple[int, float, float, float]]:
             write_documents(src, texts, sources, per_doc=8, seed=args.seed)
             cmd = [sys.executable, "-m", "dedupe", "run", str(src), "-o", str(Path(tmp) / "out"), "-q",
                    "--workers", str(args.workers)]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             proc = subprocess.Popen(cmd, cwd=ROOT)
             peak = 0.0
@@ -312,9 +313,10 @@ def end_to_end(args) -> list[tuple[int, float, float, float]]:
                 time.sleep(0.05)
             seconds = time.perf_counter() - start
             usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (usage.ru_utime + usage.ru_stime) - (before.ru_utime + before.ru_stime)
             print(f"end-to-end `dedupe run --workers {args.workers}` {n:>9,} paragraphs: {seconds:7.1f} s, "
                   f"{rate(n, seconds):9,.0f} para/s, peak memory (PSS, all processes) {peak:,.0f} MB, "
-                  f"exit {proc.returncode}", flush=True)
+                  f"CPU {cpu:.1f} s (all processes), exit {proc.returncode}", flush=True)
             out.append((n, seconds, peak, usage.ru_maxrss / 1024))
     if len(out) >= 2:
         (n0, t0, *_), (n1, t1, *_) = out[0], out[-1]
