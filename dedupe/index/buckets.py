@@ -27,18 +27,26 @@ from __future__ import annotations
 from typing import List, Optional, Tuple
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 #: A segment is merged into the previous one when that one is at most this many times
 #: larger: O(log n) segments (3 at 100k documents), each entry merged O(log n) times.
 FANOUT = 4
+#: An add call that inserted at least 1/SETTLE_FANOUT of the entries leaves one segment
+#: (``settle``): a query costs ~10 us more per extra segment (cold caches, after
+#: fingerprinting), a full merge ~40 ns an entry, so a bulk load pays at most
+#: SETTLE_FANOUT x 40 ns per entry it added for queries without that cost; a small add
+#: into a large index leaves the segments to FANOUT.
+SETTLE_FANOUT = 16
 #: Segments from this size get a directory (smaller ones stay in cache: binary search).
 DIRECTORY_MIN = 1 << 15
 #: Entries per directory slot on average, at most: between 1 and 2 (2-4 bytes of
 #: directory per 16-byte entry buys windows narrow enough to compare whole).
 _PER_SLOT = 2
 #: When no slot of a segment holds more than this many entries, a key is compared with a
-#: fixed window of entries from its slot's start: 6 numpy calls a lookup, where exact
-#: per-key ranges take 12.  Key arrays carry this many zero keys of padding.
+#: fixed window of entries from its slot's start: 5 numpy calls a lookup, where exact
+#: per-key ranges take 12 (each ~1.5 us when caches are cold, as after fingerprinting).
+#: Key arrays carry this many zero keys of padding.
 _WINDOW = 64
 _STEPS = np.arange(_WINDOW, dtype=np.int64)
 _NONE = np.zeros(0, np.int64)
@@ -48,26 +56,29 @@ class _Segment:
     """Sorted keys with their pids; when large, a directory: slot j (top key bits) starts
     at ``starts[j]``, and no slot holds more than ``widest`` entries."""
 
-    __slots__ = ("keys", "pids", "padded", "shift", "starts", "widest")
+    __slots__ = ("keys", "pids", "padded", "shift", "starts", "widest", "windows")
 
-    def __init__(self, keys: np.ndarray, pids: np.ndarray):
-        size = keys.size
-        # Zero padding is never a match: a zero key lives in slot 0, whose window starts
-        # at 0 and spans at most the segment's own entries.
-        self.padded = np.zeros(size + _WINDOW, dtype=np.uint64)
-        self.padded[:size] = keys
-        self.keys = self.padded[:size]
+    def __init__(self, padded: np.ndarray, pids: np.ndarray):
+        """``padded``: the sorted keys followed by ``_WINDOW`` zeros (see ``_padded``)."""
+        size = pids.size
+        self.padded = padded
+        self.keys = keys = padded[:size]
         self.pids = pids
         self.shift: Optional[np.uint64] = None
         self.starts: Optional[np.ndarray] = None
         self.widest = 0
+        self.windows: Optional[np.ndarray] = None
         if size >= DIRECTORY_MIN:
             bits = max(1, (size // _PER_SLOT).bit_length())
             self.shift = np.uint64(64 - bits)
             counts = np.bincount((keys >> self.shift).astype(np.intp), minlength=1 << bits)
             self.widest = int(counts.max())
-            self.starts = np.zeros((1 << bits) + 1, dtype=np.uint32 if size < 2**32 else np.int64)
+            self.starts = np.zeros((1 << bits) + 1, dtype=np.int64)
             np.cumsum(counts, out=self.starts[1:])
+            if size < 2**31:
+                self.starts = self.starts.astype(np.uint32)
+            # Row i is padded[i : i + width]: one fancy index gathers every key's window.
+            self.windows = sliding_window_view(self.padded, min(self.widest, _WINDOW))
 
     def lookup(self, keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """(position in ``keys``, pid) of the entries equal to ``keys``."""
@@ -75,18 +86,22 @@ class _Segment:
             lo = self.keys.searchsorted(keys, side="left")
             width = self.keys.searchsorted(keys, side="right") - lo
         else:
-            at = keys >> self.shift
-            lo = self.starts[at]
+            # intp indices all the way: numpy's unsigned-index path is ~4 us slower cold.
+            at = (keys >> self.shift).astype(np.intp)
+            lo = self.starts[at].astype(np.intp)
             if self.widest <= _WINDOW:
                 # Compare each key with the entries from its slot's start, as many as the
                 # widest slot holds: entries past a key's slot have other top bits, or are
                 # padding, so they never match and need no mask.
-                idx = lo[:, None] + _STEPS[: self.widest]
-                pos, col = (self.padded[idx] == keys[:, None]).nonzero()
-                return pos, self.pids[idx[pos, col]]
-            lo = lo.astype(np.int64)
+                pos, col = (self.windows[lo] == keys[:, None]).nonzero()
+                return pos, self.pids[lo[pos] + col] if pos.size else _NONE
+            # Some slot is wide (a popular key): size the window on the slots touched.
             width = self.starts[at + 1] - lo
-        # Exact ranges (a hot slot): every (key, entry of its range), keep the equal ones.
+            window = int(width.max()) if width.size else 0
+            if window <= _WINDOW:
+                pos, col = (self.windows[lo][:, :window] == keys[:, None]).nonzero()
+                return pos, self.pids[lo[pos] + col] if pos.size else _NONE
+        # Exact ranges (a hot slot touched): every (key, entry of its range), keep the equal ones.
         total = int(width.sum())
         if not total:
             return _NONE, _NONE
@@ -103,6 +118,7 @@ class Buckets:
         self._segments: List[_Segment] = []  # largest (oldest) first
         self._dead = np.zeros(0, np.int64)  # sorted pids removed but still in some segment
         self._bands = 1  # entries per paragraph (for garbage accounting)
+        self._added = 0  # entries added since the last settle
         self.max_pid = 0
 
     def __len__(self) -> int:
@@ -122,25 +138,37 @@ class Buckets:
             return
         self._bands = keys.shape[1] if keys.ndim == 2 else 1
         owner = np.repeat(pids, self._bands) if keys.ndim == 2 else pids
+        self._added += flat.size
         order = np.argsort(flat, kind="stable")
-        self._segments.append(_Segment(flat[order], owner[order]))
+        padded = _padded(flat.size)
+        np.take(flat, order, out=padded[: flat.size])
+        self._segments.append(_Segment(padded, owner[order]))
         segs = self._segments
         while len(segs) > 1 and segs[-2].keys.size <= FANOUT * segs[-1].keys.size:
             self._merge_last_two()
 
     def _merge_last_two(self) -> None:
         older, newer = self._segments[-2:]
-        keys = np.concatenate([older.keys, newer.keys])
-        pids = np.concatenate([older.pids, newer.pids])
-        # Two sorted runs: numpy's stable sort (timsort for 64-bit ints) merges them in linear time.
-        order = np.argsort(keys, kind="stable")
-        keys, pids = keys[order], pids[order]
+        total = older.pids.size + newer.pids.size
+        # Where each newer entry lands (after the older entries with the same key), then
+        # the older entries fill the rest: two linear passes, no sort.
+        at = older.keys.searchsorted(newer.keys, side="right") + np.arange(newer.pids.size)
+        is_new = np.zeros(total, dtype=bool)
+        is_new[at] = True
+        is_old = ~is_new
+        padded = _padded(total)
+        keys, pids = padded[:total], np.empty(total, dtype=np.int64)
+        keys[at], keys[is_old] = newer.keys, older.keys
+        pids[at], pids[is_old] = newer.pids, older.pids
         if self._dead.size:
             alive = ~_member(pids, self._dead)
-            keys, pids = keys[alive], pids[alive]
+            total = int(alive.sum())
+            padded2 = _padded(total)
+            padded2[:total], pids = keys[alive], pids[alive]
+            padded = padded2
         del self._segments[-2:]
-        if keys.size:
-            self._segments.append(_Segment(keys, pids))
+        if total:
+            self._segments.append(_Segment(padded, pids))
         if len(self._segments) <= 1:
             self._dead = np.zeros(0, np.int64)  # every segment was just filtered
 
@@ -154,10 +182,16 @@ class Buckets:
         if self._dead.size * self._bands * 4 > len(self):
             self.compact()
 
+    def settle(self) -> None:
+        """The end of an add call: one segment if the call added >= 1/SETTLE_FANOUT of the entries."""
+        if len(self._segments) > 1 and len(self) <= SETTLE_FANOUT * self._added:
+            self.compact()
+        self._added = 0
+
     def compact(self) -> None:
         """Merge every segment into one, dropping removed paragraphs."""
         if len(self._segments) == 1:
-            self._segments.append(_Segment(np.zeros(0, np.uint64), np.zeros(0, np.int64)))
+            self._segments.append(_Segment(_padded(0), np.zeros(0, np.int64)))
         while len(self._segments) > 1:
             self._merge_last_two()
         if not self._segments:
@@ -185,6 +219,15 @@ class Buckets:
             return 0
         keys = self._segments[0].keys
         return int(np.count_nonzero(keys[1:] != keys[:-1])) + 1 if keys.size else 0
+
+
+def _padded(size: int) -> np.ndarray:
+    """A key buffer of ``size`` entries followed by ``_WINDOW`` zeros: a zero key lives in
+    slot 0, whose window starts at 0 and spans at most the segment's own entries, so
+    padding never matches."""
+    buf = np.empty(size + _WINDOW, dtype=np.uint64)
+    buf[size:] = 0
+    return buf
 
 
 def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:

@@ -133,6 +133,7 @@ class Index:
         stamp = _timestamp(added_at) if added_at is not None else None
         for batch in self._batches(documents, batch_size):
             yield from self._process(batch, store=True, stamp=stamp if stamp is not None else time.time())
+        self._store.settle()  # the call is done: a store may tidy up what it grew (see SqliteStore.settle)
 
     def iter_query(self, documents: Iterable[DocumentLike], batch_size: int = BATCH_DOCUMENTS) -> Iterator[DocumentStatus]:
         for batch in self._batches(documents, batch_size):

@@ -8,9 +8,9 @@ decisions equal a batch ``dedupe.run``.
 Two paths, one answer (tested against each other):
 
 * a batch with few candidates (a single document asked about, typically) checks them one
-  by one in pid order in plain Python and stops at the first that verifies: numpy's
-  per-call cost (~1 us a call, some 40 calls for ``candidates.verify``) would otherwise be
-  most of a query;
+  by one in pid order in plain Python and stops at the first that verifies, fetching
+  each paragraph's earliest candidate first: numpy's per-call cost (~1 us a call, some 40
+  calls for ``candidates.verify``) would otherwise be most of a query;
 * a large batch verifies arrays with ``candidates.verify``: each paragraph's smallest
   candidate first (a copy's original, usually), the others only where that one fails.
 
@@ -31,10 +31,12 @@ from ..config import Config
 from .bands import live_rows
 from .results import DuplicateOf
 
-#: Up to this many (paragraph, stored paragraph) candidates, the plain-Python path ...
-SMALL_CANDIDATES = 48
-#: ... counted in Python when the bucket hits (one per shared band) are at most this many.
-SMALL_HITS = 2048
+#: Up to this many (paragraph, stored paragraph) candidates, the plain-Python path: it
+#: fetches and checks about one candidate a paragraph (a copy's original comes first) ...
+SMALL_CANDIDATES = 512
+#: ... deduplicated in Python up to this many bucket hits (one per shared band), above
+#: with one numpy sort.
+SMALL_HITS = 256
 #: Up to this many paragraphs, in-batch candidates come from one all-pairs comparison of
 #: band keys (n x n x bands booleans: 2 MB at 64) instead of a sort per band.
 SMALL_BATCH = 64
@@ -55,7 +57,7 @@ def stored_matches(store, config: Config, sets: Sequence[np.ndarray], keys: np.n
         pos, pids = store.lookup(keys.ravel())
         if not pids.size:
             return {}
-        para = pos // keys.shape[1]
+        para = pos // keys.shape[1] if keys.shape[0] > 1 else None
     else:
         live_idx = live.nonzero()[0]
         if not live_idx.size:
@@ -64,44 +66,67 @@ def stored_matches(store, config: Config, sets: Sequence[np.ndarray], keys: np.n
         if not pids.size:
             return {}
         para = live_idx[pos // keys.shape[1]]
-    if pids.size <= SMALL_HITS:  # a copy meets its original in most of its bands: dedupe in Python
-        pairs = set(zip(para.tolist(), pids.tolist()))
-        if len(pairs) <= SMALL_CANDIDATES:
-            return _stored_small(store, config, sets, sorted(pairs), ignore_docs)
-    # Unique (paragraph, pid) pairs, sorted by paragraph then pid, via one int64 code.
-    span = int(pids.max()) + 1
-    codes = np.unique(para * span + pids)
-    para, pids = codes // span, codes % span
+    # Unique (paragraph, pid) pairs, sorted by paragraph then pid.  A copy meets its
+    # original in most of its bands, so there are far fewer pairs than hits.
+    if para is None:  # one paragraph
+        pairs = [(0, pid) for pid in sorted(set(pids.tolist()))]
+    elif pids.size <= SMALL_HITS:
+        pairs = sorted(set(zip(para.tolist(), pids.tolist())))
+    else:
+        span = int(pids.max()) + 1
+        codes = np.sort(para * span + pids)  # sort + mask: np.unique hashes first (numpy 2), slower here
+        codes = codes[np.concatenate(([True], codes[1:] != codes[:-1]))]
+        if codes.size > SMALL_CANDIDATES:
+            return _stored_large(store, config, sets, codes // span, codes % span, ignore_docs)
+        pairs = list(zip((codes // span).tolist(), (codes % span).tolist()))
+    if len(pairs) > SMALL_CANDIDATES:
+        pairs_arr = np.array(pairs, dtype=np.int64)
+        return _stored_large(store, config, sets, pairs_arr[:, 0], pairs_arr[:, 1], ignore_docs)
+    return _stored_small(store, config, sets, pairs, ignore_docs)
+
+
+def _stored_small(store, config: Config, sets, pairs: List[Tuple[int, int]], ignore_docs) -> Dict[int, DuplicateOf]:
+    """``stored_matches`` for few (paragraph, pid) pairs, sorted: checks in pid order, each
+    paragraph's earliest candidate fetched first, the others only if it fails."""
+    firsts, rest = [], []
+    last = -1
+    for pair in pairs:
+        (firsts if pair[0] != last else rest).append(pair)
+        last = pair[0]
+    found: Dict[int, Tuple[Record, float, float]] = {}
+    owns: Dict[int, set] = {}
+    for round_pairs in (firsts, rest):
+        round_pairs = [pair for pair in round_pairs if pair[0] not in found]
+        if not round_pairs:
+            continue
+        pid_list = sorted({pid for _, pid in round_pairs})
+        recs = dict(zip(pid_list, store.fetch(pid_list)))
+        for para, pid in round_pairs:
+            if para in found:
+                continue
+            rec = recs[pid]
+            if rec is None or rec[0] in ignore_docs:
+                continue
+            own = owns.get(para)
+            if own is None:
+                own = owns[para] = set(sets[para].tolist())
+            verdict = _check(own, rec[3], config)
+            if verdict is not None:
+                found[para] = (rec, *verdict)
+    return _as_duplicates(found)
+
+
+def _stored_large(store, config: Config, sets, para: np.ndarray, pids: np.ndarray, ignore_docs) -> Dict[int, DuplicateOf]:
+    """``stored_matches`` for many sorted unique (paragraph, pid) pairs, in arrays."""
     first = np.flatnonzero(np.concatenate(([True], para[1:] != para[:-1])))
     best = _verify_stored(store, config, para[first], pids[first], sets, ignore_docs)
-    rest = np.ones(codes.size, dtype=bool)
+    rest = np.ones(para.size, dtype=bool)
     rest[first] = False
     if best:
         rest &= ~np.isin(para, np.fromiter(best, np.int64, len(best)))
     if rest.any():
         best.update(_verify_stored(store, config, para[rest], pids[rest], sets, ignore_docs))
     return best
-
-
-def _stored_small(store, config: Config, sets, pairs: List[Tuple[int, int]], ignore_docs) -> Dict[int, DuplicateOf]:
-    """``stored_matches`` for few (paragraph, pid) pairs, sorted: one fetch, checks in pid order."""
-    pid_list = sorted({pid for _, pid in pairs})
-    recs = dict(zip(pid_list, store.fetch(pid_list)))
-    found: Dict[int, Tuple[Record, float, float]] = {}
-    own: Optional[set] = None
-    own_para = -1
-    for para, pid in pairs:
-        if para in found:
-            continue
-        rec = recs[pid]
-        if rec is None or rec[0] in ignore_docs:
-            continue
-        if para != own_para:  # pairs are sorted: one set per paragraph
-            own, own_para = set(sets[para].tolist()), para
-        verdict = _check(own, rec[3], config)
-        if verdict is not None:
-            found[para] = (rec, *verdict)
-    return _as_duplicates(found)
 
 
 def _check(own: set, other: np.ndarray, config: Config) -> Optional[Tuple[float, float]]:

@@ -173,6 +173,9 @@ class RedisStore:
             raise IndexStoreError(f"{self.location}: metadata record of index {self.name!r} vanished")
         return stored
 
+    def settle(self) -> None:
+        """Nothing to tidy after an add call: the server holds the buckets."""
+
     def check_layout(self) -> None:
         """Nothing to check beyond the metadata record (keys are created as they are written)."""
 

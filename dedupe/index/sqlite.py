@@ -190,6 +190,12 @@ class SqliteStore:
         except sqlite3.Error as err:
             raise IndexStoreError(f"{self.location}: SQLite error: {err}") from None
 
+    def settle(self) -> None:
+        """After an add call: merge the buckets' segments when the call grew them enough
+        (``Buckets.settle``), so the lookups that follow search one sorted array."""
+        if self._buckets is not None:
+            self._buckets.settle()
+
     # --- the in-memory buckets ---------------------------------------------------------
     def _sync(self) -> None:
         """Bring the buckets to this transaction's snapshot (inside ``reading``/``writing``)."""
