@@ -89,6 +89,18 @@ def test_query_answers_like_add_and_stores_nothing(tmp_path):
     assert asked == added
 
 
+def test_one_document_queries_answer_like_adding_it(tmp_path):
+    """The one-document query path (one statement, earliest candidate first) against add."""
+    docs = sample_docs() + [{"id": f"n{i}", "source": "wire", "text": t} for i, t in enumerate(
+        [P1, P1 + " Reuters", P2 + "\n\n" + P1, P3, P3 + "\n\n" + P3, "", P2])]
+    with Index.open(tmp_path / "i.db", NO_LEARN) as index:
+        for doc in docs:
+            asked = index.query([doc])
+            assert asked == index.add([doc]), doc["id"] if isinstance(doc, dict) else doc.id
+        again = [index.query([d])[0] for d in docs]
+    assert all(r.replaced for r in again) and any(p.duplicate_of for r in again for p in r.paragraphs)
+
+
 def read_news(limit):
     """Documents built from the bench rows: rows grouped by ``doc``, paragraphs in file order."""
     groups = {}
@@ -302,6 +314,42 @@ def test_connections_see_each_others_adds_and_removals(tmp_path):
         b.remove(["x"])
         assert a.stats().band_keys == b.stats().band_keys == Config().bands  # y's paragraph only
         assert a.query([{"id": "q", "text": P3}])[0].paragraphs[0].status == "new"
+
+
+def test_a_query_is_one_statement(tmp_path):
+    """One document asked about: one SQL statement (the id, the version, the earliest candidates)."""
+    with Index.open(tmp_path / "i.db") as index:
+        index.add([{"id": "a", "text": P1 + "\n\n" + P2}])
+        index.query([{"id": "q", "text": P3}])  # loads the buckets
+        statements = []
+        index._store.db.set_trace_callback(statements.append)
+        copy = index.query([{"id": "q", "text": P1}])[0]
+        fresh = index.query([{"id": "a", "text": P3}])[0]
+        index._store.db.set_trace_callback(None)
+    assert copy.paragraphs[0].duplicate_of.doc_id == "a" and fresh.replaced and fresh.paragraphs[0].status == "new"
+    assert len([s for s in statements if not s.startswith("--")]) == 2, statements
+
+
+def test_a_query_that_races_a_commit_reads_again(tmp_path, monkeypatch):
+    """A one-document query reads without a transaction; another connection's commit
+    between its bucket lookup and its candidate fetch makes it read again, in one snapshot."""
+    path = tmp_path / "i.db"
+    with Index.open(path) as a, Index.open(path) as b:
+        b.add([{"id": "x", "text": P1}])
+        assert a.query([{"id": "q", "text": P1}])[0].paragraphs[0].duplicate_of.doc_id == "x"
+        store, calls = a._store, []
+        real = store.lookup
+
+        def lookup_then_replace(keys):
+            found = real(keys)
+            calls.append(len(found[1]))
+            if len(calls) == 1:
+                b.add([{"id": "x", "text": P3}])  # replaces x: P1 is gone
+            return found
+
+        monkeypatch.setattr(store, "lookup", lookup_then_replace)
+        assert a.query([{"id": "q", "text": P1}])[0].paragraphs[0].status == "new"
+        assert len(calls) == 2 and calls[0] > 0 and calls[1] == 0  # stale read found P1; the retry nothing
 
 
 def test_connection_behind_a_trimmed_removal_log_reloads(tmp_path, monkeypatch):

@@ -87,7 +87,7 @@ class _Segment:
             width = self.keys.searchsorted(keys, side="right") - lo
         else:
             # intp indices all the way: numpy's unsigned-index path is ~4 us slower cold.
-            at = (keys >> self.shift).astype(np.intp)
+            at = (keys >> self.shift).view(np.int64)  # < 2**63: the same value
             lo = self.starts[at].astype(np.intp)
             if self.widest <= _WINDOW:
                 # Compare each key with the entries from its slot's start, as many as the

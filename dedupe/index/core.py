@@ -36,7 +36,7 @@ from ..model import Document, Paragraph
 from ..paragraphs import paragraphs_of
 from ..read import as_documents
 from .bands import BandCoder, live_rows, pack_shingles
-from .matching import batch_matches, stored_matches
+from .matching import batch_matches, query_document, stored_matches
 from .results import DUPLICATE, NEW, DocumentStatus, IndexStats, ParagraphStatus
 from .settings import check_meta, encode_meta
 
@@ -125,6 +125,8 @@ class Index:
 
     def query(self, documents: Iterable[DocumentLike], batch_size: int = BATCH_DOCUMENTS) -> List[DocumentStatus]:
         """What ``add`` would answer, storing nothing (documents of one call are compared in order)."""
+        if type(documents) is list and len(documents) == 1 and type(documents[0]) is Document and batch_size >= 1:
+            return self._process(documents, store=False, stamp=0.0)  # one document asked about: no batching
         return list(self.iter_query(documents, batch_size))
 
     def iter_add(self, documents: Iterable[DocumentLike], batch_size: int = BATCH_DOCUMENTS,
@@ -187,6 +189,12 @@ class Index:
         live = live_rows(sigs)
         return self._band_keys(sigs[live]).ravel(), np.repeat(pids[live], self.config.bands)
 
+    def _query_matches(self, ids: List[str], sets, keys: np.ndarray) -> Tuple[set, dict]:
+        """(stored ids among ``ids``, stored matches); a replaced document is never compared
+        with its old version."""
+        replaced = set(self._store.existing(ids))
+        return replaced, stored_matches(self._store, self.config, sets, keys, None, replaced)
+
     def _process(self, docs: List[Document], store: bool, stamp: float) -> List[DocumentStatus]:
         config = self.config
         ids = [d.id for d in docs]
@@ -204,19 +212,22 @@ class Index:
         live = live_rows(sigs) if store else None  # a query looks up every row (see matching)
         keys = self._band_keys(sigs)
 
-        section = self._store.writing() if store else self._store.reading()
-        with section:
-            replaced = set(self._store.existing(ids))
-            if store and replaced:
-                self._delete(sorted(replaced))
-            # A replaced document is never compared with its old version (add deleted it already).
-            stored_match = stored_matches(self._store, config, sets, keys, live, replaced)
-            if store:
+        if store:
+            with self._store.writing():
+                replaced = set(self._store.existing(ids))
+                if replaced:
+                    self._delete(sorted(replaced))
+                stored_match = stored_matches(self._store, config, sets, keys, live, replaced)
                 self._store.insert(
                     _doc_rows(cleaned, paras, stamp),
                     [(p.doc_id, p.index, p.source, pack_shingles(s)) for p, s in zip(paras, sets)],
                     keys, live,
                 )
+        elif len(ids) == 1:  # one document asked about: a read without a transaction (SqliteStore.read)
+            replaced, stored_match = self._store.read(
+                lambda: query_document(self._store, config, ids[0], sets, keys), optimistic=True)
+        else:
+            replaced, stored_match = self._store.read(lambda: self._query_matches(ids, sets, keys))
         batch_match = batch_matches(config, paras, sets, sigs, keys, live, stored_match)
         return _results(cleaned, paras, stored_match, batch_match, replaced)
 
@@ -232,7 +243,7 @@ def _results(cleaned, paras, stored_match, batch_match, replaced) -> List[Docume
     by_doc: dict = {}
     for i, p in enumerate(paras):
         dup = stored_match.get(i) or batch_match.get(i)
-        status = ParagraphStatus(index=p.index, text=p.text, status=DUPLICATE if dup else NEW, duplicate_of=dup)
+        status = ParagraphStatus(p.index, p.text, DUPLICATE if dup else NEW, dup)
         by_doc.setdefault(p.doc_id, []).append(status)
     return [
         DocumentStatus(doc_id=c.document.id, source=c.document.source,

@@ -85,9 +85,53 @@ def stored_matches(store, config: Config, sets: Sequence[np.ndarray], keys: np.n
     return _stored_small(store, config, sets, pairs, ignore_docs)
 
 
-def _stored_small(store, config: Config, sets, pairs: List[Tuple[int, int]], ignore_docs) -> Dict[int, DuplicateOf]:
+def query_document(store, config: Config, doc_id: str, sets: Sequence[np.ndarray],
+                   keys: np.ndarray) -> Tuple[set, Dict[int, DuplicateOf]]:
+    """One document asked about: (the ids it would replace, its stored matches).
+
+    The store's ``probe`` answers whether ``doc_id`` is stored together with the records
+    of each paragraph's earliest candidate: one statement for the SQLite store when those
+    verify (as a copy's original does).  ``keys`` of every row are looked up (live=None).
+    """
+    pos, pids = store.lookup(keys.ravel())
+    if not pids.size:
+        exists, _ = store.probe(doc_id, ())
+        return ({doc_id} if exists else set()), {}
+    if keys.shape[0] == 1:  # one paragraph: its earliest candidate, the others only if that fails
+        first = int(pids.min())
+        exists, (record,) = store.probe(doc_id, (first,))
+        ignore = {doc_id} if exists else set()
+        if record is not None and record[0] not in ignore:
+            verdict = _check(set(sets[0].tolist()), record[3], config)
+            if verdict is not None:
+                return ignore, _as_duplicates({0: (record, *verdict)})
+        rest = [(0, pid) for pid in sorted(set(pids.tolist())) if pid != first]
+        return ignore, _stored_small(store, config, sets, rest, ignore) if rest else {}
+    pairs = sorted(set(zip((pos // keys.shape[1]).tolist(), pids.tolist())))
+    firsts = sorted({pid for para, pid in _firsts(pairs)})
+    exists, records = store.probe(doc_id, firsts)
+    ignore = {doc_id} if exists else set()
+    if len(pairs) > SMALL_CANDIDATES:
+        pairs_arr = np.array(pairs, dtype=np.int64)
+        return ignore, _stored_large(store, config, sets, pairs_arr[:, 0], pairs_arr[:, 1], ignore)
+    return ignore, _stored_small(store, config, sets, pairs, ignore, dict(zip(firsts, records)))
+
+
+def _firsts(pairs: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
+    """The first pair of each paragraph (pairs sorted by paragraph, then pid)."""
+    out, last = [], -1
+    for pair in pairs:
+        if pair[0] != last:
+            out.append(pair)
+            last = pair[0]
+    return out
+
+
+def _stored_small(store, config: Config, sets, pairs: List[Tuple[int, int]], ignore_docs,
+                  fetched: Optional[dict] = None) -> Dict[int, DuplicateOf]:
     """``stored_matches`` for few (paragraph, pid) pairs, sorted: checks in pid order, each
-    paragraph's earliest candidate fetched first, the others only if it fails."""
+    paragraph's earliest candidate fetched first (or given: ``fetched``, pid -> record),
+    the others only if it fails."""
     firsts, rest = [], []
     last = -1
     for pair in pairs:
@@ -99,8 +143,11 @@ def _stored_small(store, config: Config, sets, pairs: List[Tuple[int, int]], ign
         round_pairs = [pair for pair in round_pairs if pair[0] not in found]
         if not round_pairs:
             continue
-        pid_list = sorted({pid for _, pid in round_pairs})
-        recs = dict(zip(pid_list, store.fetch(pid_list)))
+        if fetched is not None:
+            recs, fetched = fetched, None
+        else:
+            pid_list = sorted({pid for _, pid in round_pairs})
+            recs = dict(zip(pid_list, store.fetch(pid_list)))
         for para, pid in round_pairs:
             if para in found:
                 continue

@@ -209,6 +209,14 @@ class RedisStore:
     def reading(self):
         yield
 
+    def probe(self, doc_id: str, pids) -> Tuple[bool, List[Optional[Tuple[str, int, str, np.ndarray]]]]:
+        """Whether ``doc_id`` is stored, and the records of ``pids`` (see ``SqliteStore.probe``)."""
+        return bool(self.existing([doc_id])), self.fetch(pids) if len(pids) else []
+
+    def read(self, fn, optimistic: bool = False):
+        """``fn()``'s reads (queries take no lock: they see each concurrent batch wholly or not at all)."""
+        return fn()
+
     # --- reads ---------------------------------------------------------------------
     @_guard
     def existing(self, doc_ids: Sequence[str]) -> List[str]:

@@ -19,9 +19,10 @@ from ..errors import IndexSettingsError, IndexStoreError
 from ..fingerprint import fingerprint_batch
 
 #: Version of the stored layout (tables/keys and record encodings).  Bump on any change.
-#: 2: band keys without a final mix (Redis bucket keys change too); SQLite keeps each
-#: paragraph's band keys beside it (buckets are built in memory) and each document's pid range.
-FORMAT_VERSION = 2
+#: 2: SQLite keeps each paragraph's band keys beside it (buckets are built in memory) and
+#: each document's pid range; band keys lose their final mix.  3: band keys fold one more
+#: multiplication instead (Redis bucket keys change too).
+FORMAT_VERSION = 3
 #: The MinHash scheme of ``dedupe.fingerprint`` (datasketch 2.x "affine32").
 MINHASH_SCHEME = "affine32"
 #: A fixed text whose shingle hashes and signature, under the default Config, detect a
