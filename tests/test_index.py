@@ -459,3 +459,21 @@ def test_buckets_equal_a_dict_of_sets(monkeypatch):
             for at, key in enumerate(probe.tolist()):
                 assert got.get(at, set()) == truth.get(key, set()) & alive, (directory_min, step, at)
         assert index.distinct_keys() == sum(1 for pids in truth.values() if pids & alive)
+
+
+def test_band_keys_are_the_documented_fold():
+    """Stored format 3: key = (((b+1)*SALT*M + v0)*M + ... + v_last)*M mod 2**64, per band b."""
+    import numpy as np
+
+    from dedupe.index.bands import _BAND_SALT, _FOLD_MULT, band_keys
+
+    rng = np.random.default_rng(1)
+    for config in (Config(), Config(num_perm=9, bands=3, rows=3), Config(bands=128, rows=1)):
+        sigs = rng.integers(0, 2**32, (5, config.num_perm), dtype=np.uint64).astype(np.uint32)
+        keys = band_keys(sigs, config)
+        for i in range(5):
+            for b in range(config.bands):
+                value = (b + 1) * _BAND_SALT % 2**64
+                for r in range(config.rows):
+                    value = (value * _FOLD_MULT + int(sigs[i, b * config.rows + r])) % 2**64
+                assert int(keys[i, b]) == value * _FOLD_MULT % 2**64

@@ -93,15 +93,13 @@ class _Segment:
                 # Compare each key with the entries from its slot's start, as many as the
                 # widest slot holds: entries past a key's slot have other top bits, or are
                 # padding, so they never match and need no mask.
-                pos, col = (self.windows[lo] == keys[:, None]).nonzero()
-                return pos, self.pids[lo[pos] + col] if pos.size else _NONE
+                return self._in_windows(keys, lo, self.windows[lo])
             # Some slot is wide (a popular key): size the window on the slots touched.
             width = self.starts[at + 1] - lo
             window = int(width.max()) if width.size else 0
             if window <= _WINDOW:
-                pos, col = (self.windows[lo][:, :window] == keys[:, None]).nonzero()
-                return pos, self.pids[lo[pos] + col] if pos.size else _NONE
-        # Exact ranges (a hot slot touched): every (key, entry of its range), keep the equal ones.
+                return self._in_windows(keys, lo, self.windows[lo][:, :window])
+        # Exact ranges (a wide slot touched): every (key, entry of its range), keep the equal ones.
         total = int(width.sum())
         if not total:
             return _NONE, _NONE
@@ -109,6 +107,17 @@ class _Segment:
         owner = np.repeat(np.arange(keys.size), width)
         same = (self.keys[idx] == keys[owner]).nonzero()[0]
         return owner[same], self.pids[idx[same]]
+
+
+    def _in_windows(self, keys: np.ndarray, lo: np.ndarray, windows: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Hits of ``keys`` in their ``windows`` (rows from ``lo``).  A flat nonzero: 2-D
+        ``nonzero`` costs ~9x as much on a query's few dozen rows."""
+        width = windows.shape[1]
+        flat = (windows == keys[:, None]).ravel().nonzero()[0]
+        if not flat.size:
+            return _NONE, _NONE
+        pos, col = np.divmod(flat, width)
+        return pos, self.pids[lo[pos] + col]
 
 
 class Buckets:

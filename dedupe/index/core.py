@@ -240,6 +240,13 @@ def _doc_rows(cleaned, paras, stamp) -> List[Tuple[str, str, float, int]]:
 
 
 def _results(cleaned, paras, stored_match, batch_match, replaced) -> List[DocumentStatus]:
+    if len(cleaned) == 1:  # one document asked about: no grouping
+        doc = cleaned[0].document
+        statuses = []
+        for i, p in enumerate(paras):
+            dup = stored_match.get(i) or batch_match.get(i)
+            statuses.append(ParagraphStatus(p.index, p.text, DUPLICATE if dup else NEW, dup))
+        return [DocumentStatus(doc.id, doc.source, tuple(statuses), cleaned[0].removals, doc.id in replaced)]
     by_doc: dict = {}
     for i, p in enumerate(paras):
         dup = stored_match.get(i) or batch_match.get(i)

@@ -104,7 +104,7 @@ def query_document(store, config: Config, doc_id: str, sets: Sequence[np.ndarray
         if record is not None and record[0] not in ignore:
             verdict = _check(set(sets[0].tolist()), record[3], config)
             if verdict is not None:
-                return ignore, _as_duplicates({0: (record, *verdict)})
+                return ignore, {0: _duplicate_of(record, *verdict)}
         rest = [(0, pid) for pid in sorted(set(pids.tolist())) if pid != first]
         return ignore, _stored_small(store, config, sets, rest, ignore) if rest else {}
     pairs = sorted(set(zip((pos // keys.shape[1]).tolist(), pids.tolist())))
@@ -196,8 +196,11 @@ def _as_duplicates(found: Dict[int, Tuple[Record, float, float]]) -> Dict[int, D
     round half to even, unscale), so the floats are identical (tested), without the
     numpy calls.
     """
-    return {p: DuplicateOf(rec[0], rec[1], rec[2], round(jac * 10000.0) / 10000.0, round(con * 10000.0) / 10000.0)
-            for p, (rec, jac, con) in found.items()}
+    return {p: _duplicate_of(*found[p]) for p in found}
+
+
+def _duplicate_of(record: Record, jac: float, con: float) -> DuplicateOf:
+    return DuplicateOf(record[0], record[1], record[2], round(jac * 10000.0) / 10000.0, round(con * 10000.0) / 10000.0)
 
 
 def _verify_stored(store, config: Config, para: np.ndarray, pids: np.ndarray, sets, ignore_docs) -> Dict[int, DuplicateOf]:
