@@ -148,7 +148,7 @@ class Buckets:
         self._bands = keys.shape[1] if keys.ndim == 2 else 1
         owner = np.repeat(pids, self._bands) if keys.ndim == 2 else pids
         self._added += flat.size
-        order = np.argsort(flat, kind="stable")
+        order = np.argsort(flat)  # pid order within a key does not matter (matching sorts); 2x faster than stable
         padded = _padded(flat.size)
         np.take(flat, order, out=padded[: flat.size])
         self._segments.append(_Segment(padded, owner[order]))

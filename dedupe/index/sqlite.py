@@ -278,12 +278,9 @@ class SqliteStore:
         self._buckets.compact()
 
     def _read_bands(self, where: str, args: tuple) -> None:
-        pids: List[int] = []
-        blobs: List[bytes] = []
-        for pid, blob in self.db.execute(f"SELECT pid, keys FROM bands {where} ORDER BY pid", args):
-            pids.append(pid)
-            blobs.append(blob)
-        if pids:
+        rows = self.db.execute(f"SELECT pid, keys FROM bands {where} ORDER BY pid", args).fetchall()
+        if rows:
+            pids, blobs = zip(*rows)
             keys = np.frombuffer(b"".join(blobs), dtype="<u8").astype(np.uint64, copy=False)
             self._buckets.add(keys.reshape(len(pids), -1), np.array(pids, dtype=np.int64))
 
