@@ -7,8 +7,12 @@ What an add does, per batch of documents:
    split paragraphs, fingerprint them (``dedupe.fingerprint``) -- outside any lock;
 2. inside one store transaction (SQLite write lock / Redis index lock): look up the
    paragraphs' LSH band keys in the stored buckets, verify the candidates on the stored
-   shingle sets with ``dedupe.candidates.verify`` (same thresholds as a batch run),
-   compare the batch with itself the way a batch run does, and store everything.
+   shingle sets by ``dedupe.candidates.verify``'s rule (same thresholds as a batch run;
+   ``dedupe.index.matching``), and store everything;
+3. compare the batch with itself the way a batch run does.
+
+A query does the same without storing; one document asked about reads the SQLite store
+in one statement, without a transaction (``SqliteStore.read``).
 
 A paragraph is a *duplicate* when a verified match was added before it (earlier batch,
 or earlier in this batch, in the order given); it then points to the **earliest added**
