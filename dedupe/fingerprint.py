@@ -250,7 +250,7 @@ def _batch_job(args) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _run_batches(texts: Sequence[str], config: Config, with_signatures: bool):
     """Split ``texts`` into ``BATCH_PARAGRAPHS`` batches, run them (in a pool when
-    ``config.workers > 1``) and join the results in input order."""
+    ``config.processes > 1``) and join the results in input order."""
     jobs = [
         (list(texts[i : i + BATCH_PARAGRAPHS]), config, with_signatures)
         for i in range(0, len(texts), BATCH_PARAGRAPHS)

@@ -11,13 +11,13 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
 from .errors import OutputError
 from .candidates import Matches
-from .model import Match, Result
+from .model import Result
 
 FILES = ("stories.jsonl", "documents.jsonl", "report.json")
 
@@ -36,7 +36,7 @@ def story_records(result: Result) -> Iterator[dict]:
         paragraphs = story.paragraphs
         yield {
             "id": story.id,
-            "text": "\n\n".join([p.text for p in paragraphs]),
+            "text": story.text,
             "documents": story.documents,
             "sources": story.sources,
             "paragraphs": [
@@ -46,28 +46,21 @@ def story_records(result: Result) -> Iterator[dict]:
         }
 
 
-def earliest_matches(result: Result) -> Dict[int, Match]:
-    """Paragraph -> its earliest verified match among the paragraphs before it (smallest ``a``)."""
-    earliest: Dict[int, Match] = {}
-    for m in result.matches:  # sorted by (a, b): the first seen for each b has the smallest a
-        if m.b not in earliest:
-            earliest[m.b] = m
-    return earliest
-
-
 def _earliest_rows(result: Result) -> Iterator[Tuple[int, int, float, float]]:
-    """``(b, a, jaccard, containment)`` of each paragraph's earliest match, from the match
-    arrays when the Result has them (a million ``Match`` objects cost seconds)."""
+    """``(b, a, jaccard, containment)`` of each paragraph's earliest match (smallest ``a``),
+    from the match arrays (a million ``Match`` objects cost seconds); a Result built by
+    hand with a plain sequence of ``Match`` is turned into arrays first."""
     m = result.matches
-    if isinstance(m, Matches):
-        if not len(m):
-            return iter(())
-        b = m.pairs[:, 1]
-        order = np.argsort(b, kind="stable")  # rows are sorted by (a, b): each b's first row has its smallest a
-        sb = b[order]
-        keep = order[np.concatenate(([True], sb[1:] != sb[:-1]))]
-        return zip(b[keep].tolist(), m.pairs[keep, 0].tolist(), m.jaccard[keep].tolist(), m.containment[keep].tolist())
-    return ((b, x.a, x.jaccard, x.containment) for b, x in earliest_matches(result).items())
+    if not isinstance(m, Matches):
+        m = Matches(np.array([(x.a, x.b) for x in m], dtype=np.int64).reshape(-1, 2),
+                    np.array([x.jaccard for x in m]), np.array([x.containment for x in m]), None).in_order()
+    if not len(m):
+        return iter(())
+    b = m.pairs[:, 1]
+    order = np.argsort(b, kind="stable")  # rows are sorted by (a, b): each b's first row has its smallest a
+    sb = b[order]
+    keep = order[np.concatenate(([True], sb[1:] != sb[:-1]))]
+    return zip(b[keep].tolist(), m.pairs[keep, 0].tolist(), m.jaccard[keep].tolist(), m.containment[keep].tolist())
 
 
 def document_records(result: Result) -> Iterator[dict]:

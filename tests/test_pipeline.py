@@ -72,7 +72,7 @@ def test_duplicate_of_is_the_earliest_verified_match():
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
-def test_line_key_fast_path_equals_normalised_line(text):
+def test_line_key_is_the_hash_of_the_normalised_line(text):
     from hashlib import blake2b
 
     slow = int.from_bytes(blake2b(normalize_for_hashing(text).encode("utf-8"), digest_size=8).digest(), "little")
@@ -86,3 +86,13 @@ def test_learning_by_keys_equals_learning_by_lines():
     by_keys = learn_template_keys([(s, *page_keys(lines)) for s, lines in pages], Config())
     assert {s: ({line_key(x) for x in lines}, n) for s, (lines, n) in by_lines.items()} == \
         {s: (set(keys), n) for s, (keys, n) in by_keys.items()}
+
+
+def test_document_records_from_a_hand_built_result_equal_the_pipelines():
+    """document_records reads the match arrays of dedupe.run, or any sequence of Match."""
+    import dataclasses
+
+    result = dedupe.run(_corpus(120), Config(workers=1))
+    plain = dataclasses.replace(result, matches=tuple(result.matches))
+    assert list(document_records(plain)) == list(document_records(result))
+    assert any(p["duplicate_of"] for rec in document_records(plain) for p in rec["paragraphs"])

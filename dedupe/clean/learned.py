@@ -27,11 +27,7 @@ def line_key(line: str) -> int:
     >>> line_key("Follow us") == line_key("  FOLLOW   us ")
     True
     """
-    if line.isascii():  # normalize_for_hashing's result, without NFKC and regex, for ASCII
-        norm = " ".join(line.lower().replace("`", "'").split())
-    else:
-        norm = normalize_for_hashing(line)
-    return int.from_bytes(blake2b(norm.encode("utf-8"), digest_size=8).digest(), "little")
+    return int.from_bytes(blake2b(normalize_for_hashing(line).encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def page_keys(lines: Sequence[str]) -> Tuple[int, FrozenSet[int]]:
