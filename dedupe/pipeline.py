@@ -50,9 +50,9 @@ CHUNK_CHARS = 1_500_000
 CHUNK_DOCUMENTS = 4000
 
 #: What a worker sends back per chunk: per document (the removals as tuples, the kept
-#: paragraphs, the input's size in UTF-8 bytes), then the paragraphs' flat shingle sets, band keys and
-#: which paragraphs have shingles.
-_Chunk = Tuple[List[Tuple[tuple, Tuple[str, ...], int]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+#: paragraphs, the input's size in UTF-8 bytes), then, when asked for, the paragraphs'
+#: flat shingle sets, one band-key array per band and which paragraphs have shingles.
+_Chunk = Tuple[List[Tuple[tuple, Tuple[str, ...], int]], Optional[tuple]]
 
 
 def _no_progress(stage: str, done: int, total: Optional[int]) -> None:
@@ -157,21 +157,28 @@ def _note(source: str, pages: int) -> str:
     return f"line repeated on many of the {pages} pages of source {source!r} (site template)"
 
 
+def _fingerprint(texts: Sequence[str], config: Config) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(values, offsets, keys, live)``: flat shingle sets, band keys (n, bands), rows with shingles."""
+    values, offsets, sigs = fingerprint.fingerprint_flat(texts, config)
+    return (values, offsets, *candidates.band_keys(sigs, config))
+
+
 def _clean_job(args) -> _Chunk:
-    """Clean a chunk of documents and fingerprint its paragraphs."""
-    docs, texts, templates, config = args
+    """Clean a chunk of documents and (unless told not to) fingerprint its paragraphs."""
+    docs, texts, templates, config, with_fingerprints = args
     out, paragraphs = [], []
     for doc, text in zip(_unpack(docs), texts):
         keys, pages = templates.get(doc.source, (frozenset(), 0))
         raw = extract(doc) if text is None else text
-        template = template_lines(split_lines(raw), keys)
+        template = template_lines(split_lines(raw), keys) if keys else frozenset()
         cleaned = clean_document(doc, config, template, _note(doc.source, pages), text=raw)
         removals = tuple((r.rule, r.text, r.where, r.reason) for r in cleaned.removals)  # plain tuples pickle anywhere
         out.append((removals, cleaned.paragraphs, len(doc.text.encode("utf-8"))))
         paragraphs.extend(cleaned.paragraphs)
-    values, offsets, sigs = fingerprint.fingerprint_flat(paragraphs, config)
-    keys, live = candidates.band_keys(sigs, config)
-    return out, values, offsets, list(np.ascontiguousarray(keys.T)), live  # one array per band
+    if not with_fingerprints:
+        return out, None
+    values, offsets, keys, live = _fingerprint(paragraphs, config)
+    return out, (values, offsets, list(np.ascontiguousarray(keys.T)), live)  # one key array per band
 
 
 class _Prepared:
@@ -186,16 +193,17 @@ class _Prepared:
 
 
 def _prepare(docs: List[Document], config: Config, progress: Progress,
-             pool: Optional[ProcessPoolExecutor] = None) -> _Prepared:
+             pool: Optional[ProcessPoolExecutor] = None, with_fingerprints: bool = True) -> _Prepared:
     """Both passes, in worker processes when the input is large enough (in ``pool`` when
-    given).  Without ``config.keep_input_text``, ``docs`` is emptied as it is cleaned."""
+    given).  Without ``config.keep_input_text``, ``docs`` is emptied as it is cleaned;
+    without ``with_fingerprints`` only the cleaning is done (the arrays stay empty)."""
     ranges = _chunks(docs)
     with (nullcontext(pool if len(ranges) > 1 else None) if pool is not None
           else _executor(config, len(ranges))) as pool:
         extracted, learned = _learn(docs, ranges, config, pool, progress)
         jobs = (
             (_pack(docs[a:b]), [extracted.pop(i, None) for i in range(a, b)],
-             {s: learned[s] for s in {d.source for d in docs[a:b]} if s in learned}, config)
+             {s: learned[s] for s in {d.source for d in docs[a:b]} if s in learned}, config, with_fingerprints)
             for a, b in ranges
         )
         cleaned: List[CleanedDocument] = []
@@ -203,7 +211,7 @@ def _prepare(docs: List[Document], config: Config, progress: Progress,
         values, offsets, live = [], [np.zeros(1, np.int64)], []
         keys: List[List[np.ndarray]] = [[] for _ in range(config.bands)]
         bytes_in = 0
-        for (a, b), (docs_out, v, o, k, lv) in zip(ranges, _map(pool, _clean_job, jobs)):
+        for (a, b), (docs_out, fp) in zip(ranges, _map(pool, _clean_job, jobs)):
             for n, (removals, parts, size) in enumerate(docs_out, a):
                 doc = docs[n]
                 if not config.keep_input_text:
@@ -213,11 +221,13 @@ def _prepare(docs: List[Document], config: Config, progress: Progress,
                                                removals=tuple(Removal(*r) for r in removals)))
                 doc_id, source = doc.id, doc.source
                 paragraphs.extend([Paragraph(doc_id, i, t, source) for i, t in enumerate(parts)])
-            values.append(v)
-            offsets.append(o[1:] + offsets[-1][-1])
-            for band, column in enumerate(k):
-                keys[band].append(column)
-            live.append(lv)
+            if fp is not None:
+                v, o, k, lv = fp
+                values.append(v)
+                offsets.append(o[1:] + offsets[-1][-1])
+                for band, column in enumerate(k):
+                    keys[band].append(column)
+                live.append(lv)
             progress("clean", b, len(docs))
     return _Prepared(
         cleaned, paragraphs,
@@ -231,7 +241,7 @@ def _prepare(docs: List[Document], config: Config, progress: Progress,
 
 def clean_documents(docs: Sequence[Document], config: Config, progress: Progress = _no_progress) -> List[CleanedDocument]:
     """Clean every document, learning each source's template lines from all of its documents first."""
-    return _prepare(list(docs), replace(config, keep_input_text=True), progress).cleaned
+    return _prepare(list(docs), replace(config, keep_input_text=True), progress, with_fingerprints=False).cleaned
 
 
 # --- collapse ------------------------------------------------------------------------------
@@ -271,8 +281,7 @@ def collapse(docs: Sequence[CleanedDocument], config: Config, progress: Progress
     """Paragraphs, verified matches, clusters and stories of cleaned documents."""
     paragraphs: List[Paragraph] = list(paragraphs_of(docs))
     progress("fingerprint", 0, len(paragraphs))
-    values, offsets, sigs = fingerprint.fingerprint_flat([p.text for p in paragraphs], config)
-    keys, live = candidates.band_keys(sigs, config)
+    values, offsets, keys, live = _fingerprint([p.text for p in paragraphs], config)
     progress("fingerprint", len(paragraphs), len(paragraphs))
     return _collapse(_Prepared(list(docs), paragraphs, values, offsets, keys, live), config, progress)
 
