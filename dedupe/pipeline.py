@@ -14,13 +14,12 @@ the result never depends on the number of workers.
 """
 from __future__ import annotations
 
-import gc
+import itertools
 import logging
-import multiprocessing
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack
 from dataclasses import replace
 from typing import (Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Set,
                     Tuple, Union)
@@ -35,6 +34,7 @@ from .cluster import connected_components
 from .config import Config
 from .model import CleanedDocument, Document, Match, Paragraph, Removal, Report, Result
 from .paragraphs import paragraphs_of
+from .parallel import Spool, Text, can_fork, executor, read_text, submit
 from .read import as_documents
 
 log = logging.getLogger(__name__)
@@ -42,17 +42,16 @@ log = logging.getLogger(__name__)
 #: progress(stage, done, total): called as work advances; ``total`` may be None.
 Progress = Callable[[str, int, Optional[int]], None]
 
-#: A chunk of documents for one worker task closes at this many characters of text:
-#: ~4k news paragraphs, enough to amortise numpy's per-call cost in the fingerprint step
-#: and the task's pickling, small enough to keep both cores busy to the end.
+#: A chunk of documents for one worker task closes at this many characters (bytes, when
+#: spooled) of text: ~4k news paragraphs, enough to amortise numpy's per-call cost in the
+#: fingerprint step and the task's pickling, small enough to keep both cores busy to the end.
 CHUNK_CHARS = 1_500_000
 #: ... or at this many documents (many tiny documents).
 CHUNK_DOCUMENTS = 4000
 
-#: What a worker sends back per chunk: per document (the removals as tuples, the kept
-#: paragraphs, the input's size in UTF-8 bytes), then, when asked for, the paragraphs'
-#: flat shingle sets, one band-key array per band and which paragraphs have shingles.
-_Chunk = Tuple[List[Tuple[tuple, Tuple[str, ...], int]], Optional[tuple]]
+#: A chunk as jobs carry it: ``(start, end)`` positions and, per document, its
+#: ``(source, kind, text)`` with the text inline or as a spool span (``dedupe.parallel``).
+_Batch = Tuple[int, int, List[Tuple[str, str, Text]]]
 
 
 def _no_progress(stage: str, done: int, total: Optional[int]) -> None:
@@ -72,82 +71,49 @@ def _chunks(docs: Sequence[Document]) -> List[Tuple[int, int]]:
     return out
 
 
-@contextmanager
-def _executor(config: Config, tasks: int) -> Iterator[Optional[ProcessPoolExecutor]]:
-    """A process pool when there is more than one task and more than one process to use.
-
-    Workers are forked where the platform can (no ``if __name__ == "__main__"`` guard
-    needed in a caller's script, no re-import), with the collector's objects frozen
-    first: a worker's garbage collection then never writes to the parent's pages, which
-    stay shared.  Jobs carry their documents pickled, so a worker touches nothing else
-    of the parent's.
-    """
-    workers = min(config.processes, tasks)
-    if workers <= 1:
-        yield None
-        return
-    try:
-        context = multiprocessing.get_context("fork")
-    except ValueError:  # Windows
-        context = multiprocessing.get_context("spawn")
-    gc.freeze()
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            list(pool.map(int, range(workers)))  # start the workers now (forked while this process is small)
-            yield pool
-    finally:
-        gc.unfreeze()
+def _spooled(documents: Iterable[Document], docs: List[Document], spool: Spool, config: Config) -> Iterator[_Batch]:
+    """Read ``documents`` into ``docs`` (their text dropped unless ``keep_input_text``) and
+    the spool, yielding each chunk as it closes, so workers start while reading goes on."""
+    items: List[Tuple[str, str, Text]] = []
+    start = size = 0
+    for doc in documents:
+        span = spool.add(doc.text)
+        if not config.keep_input_text:
+            doc = Document(doc.id, doc.source, "", doc.url, doc.title, doc.kind, doc.origin)
+        docs.append(doc)
+        items.append((doc.source, doc.kind, span))
+        size += span[1]
+        if size >= CHUNK_CHARS or len(items) >= CHUNK_DOCUMENTS:
+            spool.flush()
+            yield start, start + len(items), items
+            start, items, size = start + len(items), [], 0
+    if items:
+        spool.flush()
+        yield start, start + len(items), items
 
 
-def _map(pool: Optional[ProcessPoolExecutor], fn, jobs: Iterable) -> Iterator:
-    """Results of ``fn`` over ``jobs`` in order, in the pool or in this process."""
-    return pool.map(fn, jobs) if pool is not None else map(fn, jobs)
-
-
-def _pack(docs: Sequence[Document]) -> List[Tuple[str, str, str]]:
-    """What a worker needs of each document (id, source, kind, text): plain tuples pickle fast."""
-    return [(d.id, d.source, d.kind, d.text) for d in docs]
-
-
-def _unpack(packed) -> Iterator[Document]:
-    for doc_id, source, kind, text in packed:
-        yield Document(id=doc_id, source=source, text=text, kind=kind)
+def _pooled(pool: Optional[ProcessPoolExecutor], batches: Iterable[_Batch]) -> Tuple[Optional[ProcessPoolExecutor], Iterator[_Batch]]:
+    """``pool``, or None when ``batches`` is a single chunk (not worth a worker); and the batches.
+    Looks one chunk ahead, so the first job waits for the second chunk to be read."""
+    it = iter(batches)
+    head = list(itertools.islice(it, 2))
+    return (pool if len(head) > 1 else None), itertools.chain(head, it)
 
 
 # --- pass 1: per-source line counts -------------------------------------------------------
 
 
-def _page_job(args) -> List[Tuple[Optional[str], Optional[Tuple[int, FrozenSet[int]]]]]:
-    """Per document: its extracted text when it was HTML (else None) and its page keys."""
-    docs, learn = args
+def _page_job(args) -> List[Tuple[Optional[str], Optional[Tuple[int, FrozenSet[int]]], int]]:
+    """Per document: its extracted text when it was HTML (else None), its page keys (when
+    its source may learn a template) and its size in UTF-8 bytes."""
+    fd, docs, learn = args
     out = []
-    for doc in _unpack(docs):
-        text = extract(doc)
-        lines = split_lines(text) if doc.source in learn else []
-        out.append((text if doc.kind == "html" else None, page_keys(lines) if lines else None))
+    for source, kind, item in docs:
+        raw, size = read_text(fd, item)
+        text = extract(Document(id="", source=source, text=raw, kind=kind))
+        lines = split_lines(text) if learn is None or source in learn else []
+        out.append((text if kind == "html" else None, page_keys(lines) if lines else None, size))
     return out
-
-
-def _learn(docs: Sequence[Document], ranges, config: Config, pool, progress: Progress):
-    """Extracted HTML texts by position, and ``{source: (template line keys, pages)}``."""
-    per_source = Counter(doc.source for doc in docs)
-    learn = frozenset(s for s, n in per_source.items() if n >= config.learn_min_documents)
-    html = any(doc.kind == "html" for doc in docs)
-    extracted: Dict[int, str] = {}
-    pages = []
-    if learn or html:
-        jobs = ((_pack(docs[a:b]), learn) for a, b in ranges)
-        for (a, b), result in zip(ranges, _map(pool, _page_job, jobs)):
-            for k, (text, keys) in enumerate(result):
-                if text is not None:
-                    extracted[a + k] = text
-                if keys is not None:
-                    pages.append((docs[a + k].source, *keys))
-            progress("learn", b, len(docs))
-    learned = learn_template_keys(pages, config)
-    for source, (lines, n) in learned.items():
-        log.info("source %s: %d template lines learned from %d pages", source, len(lines), n)
-    return extracted, learned
 
 
 # --- pass 2: clean and fingerprint ---------------------------------------------------------
@@ -163,17 +129,23 @@ def _fingerprint(texts: Sequence[str], config: Config) -> Tuple[np.ndarray, np.n
     return (values, offsets, *candidates.band_keys(sigs, config))
 
 
-def _clean_job(args) -> _Chunk:
-    """Clean a chunk of documents and (unless told not to) fingerprint its paragraphs."""
-    docs, texts, templates, config, with_fingerprints = args
+#: What a worker sends back per chunk: per document (the removals as tuples, the kept
+#: paragraphs, the size in UTF-8 bytes of the text it cleaned), then, when asked for, the
+#: paragraphs' flat shingle sets, one band-key array per band and which paragraphs have shingles.
+_Cleaned = Tuple[List[Tuple[tuple, Tuple[str, ...], int]], Optional[tuple]]
+
+
+def _clean_job(args) -> _Cleaned:
+    """Clean a chunk of (extracted) texts and (unless told not to) fingerprint their paragraphs."""
+    fd, docs, templates, config, with_fingerprints = args
     out, paragraphs = [], []
-    for doc, text in zip(_unpack(docs), texts):
-        keys, pages = templates.get(doc.source, (frozenset(), 0))
-        raw = extract(doc) if text is None else text
+    for source, item in docs:
+        raw, size = read_text(fd, item)
+        keys, pages = templates.get(source, (frozenset(), 0))
         template = template_lines(split_lines(raw), keys) if keys else frozenset()
-        cleaned = clean_document(doc, config, template, _note(doc.source, pages), text=raw)
+        cleaned = clean_document(Document(id="", source=source, text=""), config, template, _note(source, pages), text=raw)
         removals = tuple((r.rule, r.text, r.where, r.reason) for r in cleaned.removals)  # plain tuples pickle anywhere
-        out.append((removals, cleaned.paragraphs, len(doc.text.encode("utf-8"))))
+        out.append((removals, cleaned.paragraphs, size))
         paragraphs.extend(cleaned.paragraphs)
     if not with_fingerprints:
         return out, None
@@ -192,40 +164,100 @@ class _Prepared:
         self.bytes_in = bytes_in
 
 
-def _prepare(docs: List[Document], config: Config, progress: Progress,
-             pool: Optional[ProcessPoolExecutor] = None, with_fingerprints: bool = True) -> _Prepared:
-    """Both passes, in worker processes when the input is large enough (in ``pool`` when
-    given).  Without ``config.keep_input_text``, ``docs`` is emptied as it is cleaned;
-    without ``with_fingerprints`` only the cleaning is done (the arrays stay empty)."""
-    ranges = _chunks(docs)
-    with (nullcontext(pool if len(ranges) > 1 else None) if pool is not None
-          else _executor(config, len(ranges))) as pool:
-        extracted, learned = _learn(docs, ranges, config, pool, progress)
-        jobs = (
-            (_pack(docs[a:b]), [extracted.pop(i, None) for i in range(a, b)],
-             {s: learned[s] for s in {d.source for d in docs[a:b]} if s in learned}, config, with_fingerprints)
-            for a, b in ranges
-        )
+def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optional[FrozenSet[str]],
+           config: Config, progress: Progress):
+    """Pass 1 over the batches (submitted as they come): the batches with each HTML page's
+    text replaced by its extraction (spooled, with a spool), every document's size, and
+    ``{source: (template line keys, pages)}``.  ``learn``: the sources that may learn a
+    template (None: any)."""
+    fd = spool.fd if spool is not None else None
+    submitted = [(batch, submit(pool, _page_job, (fd, batch[2], learn))) for batch in batches]
+    total = submitted[-1][0][1] if submitted else 0  # everything is read by now
+    out: List[_Batch] = []
+    sizes: List[int] = []
+    pages = []
+    for (a, b, items), future in submitted:
+        result = future.result()
+        texts: List[Tuple[str, str, Text]] = []
+        for (source, kind, item), (text, keys, size) in zip(items, result):
+            if text is not None:  # an HTML page: pass 2 cleans its extraction
+                item = spool.add(text) if spool is not None else text
+            texts.append((source, kind, item))
+            if keys is not None:
+                pages.append((source, *keys))
+            sizes.append(size)
+        out.append((a, b, texts))
+        progress("learn", b, total)
+    if spool is not None:
+        spool.flush()
+    learned = learn_template_keys(pages, config)
+    for source, (lines, n) in learned.items():
+        log.info("source %s: %d template lines learned from %d pages", source, len(lines), n)
+    return out, sizes, learned
+
+
+def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
+             pool: Optional[ProcessPoolExecutor] = None, spool: Optional[Spool] = None,
+             with_fingerprints: bool = True) -> _Prepared:
+    """Both passes, in worker processes when the input is large enough.
+
+    With ``pool`` and ``spool`` (a streamed run: workers forked before reading), documents
+    are read into the spool chunk by chunk while the workers start on pass 1; otherwise
+    the documents are listed first and jobs carry their texts.  Without
+    ``config.keep_input_text`` the returned documents have empty texts; without
+    ``with_fingerprints`` only the cleaning is done (the arrays stay empty).
+    """
+    docs: List[Document] = []
+    with ExitStack() as stack:
+        if spool is not None:
+            pool, batches = _pooled(pool, _spooled(documents, docs, spool, config))
+            learn: Optional[FrozenSet[str]] = None  # not known before everything is read
+            first_pass = True
+        else:
+            docs = list(documents)
+            ranges = _chunks(docs)
+            if pool is None:
+                pool = stack.enter_context(executor(min(config.processes, len(ranges))))
+            elif len(ranges) < 2:
+                pool = None  # one chunk: not worth a worker
+            batches = [(a, b, [(d.source, d.kind, d.text) for d in docs[a:b]]) for a, b in ranges]
+            per_source = Counter(doc.source for doc in docs)
+            learn = frozenset(s for s, n in per_source.items() if n >= config.learn_min_documents)
+            first_pass = bool(learn) or any(doc.kind == "html" for doc in docs)
+            if not config.keep_input_text:
+                docs = [Document(d.id, d.source, "", d.url, d.title, d.kind, d.origin) for d in docs]
+        fd = spool.fd if spool is not None else None
+        sizes: Optional[List[int]] = None
+        learned: Dict[str, Tuple[FrozenSet[int], int]] = {}
+        if first_pass:
+            batches, sizes, learned = _learn(pool, batches, spool, learn, config, progress)
+        jobs = [
+            (a, b, submit(pool, _clean_job, (fd, [(source, text) for source, _, text in items],
+                                             {s: learned[s] for s in {s for s, _, _ in items} if s in learned},
+                                             config, with_fingerprints)))
+            for a, b, items in batches
+        ]
+        del batches
         cleaned: List[CleanedDocument] = []
         paragraphs: List[Paragraph] = []
         values, offsets, live = [], [np.zeros(1, np.int64)], []
         keys: List[List[np.ndarray]] = [[] for _ in range(config.bands)]
         bytes_in = 0
-        for (a, b), (docs_out, fp) in zip(ranges, _map(pool, _clean_job, jobs)):
+        for k, (a, b, future) in enumerate(jobs):
+            docs_out, fp = future.result()
+            jobs[k] = None  # its result is taken: let it go
             for n, (removals, parts, size) in enumerate(docs_out, a):
                 doc = docs[n]
-                if not config.keep_input_text:
-                    docs[n] = doc = replace(doc, text="")  # the caller never sees the input again
-                bytes_in += size
+                bytes_in += size if sizes is None else sizes[n]
                 cleaned.append(CleanedDocument(document=doc, paragraphs=parts,
                                                removals=tuple(Removal(*r) for r in removals)))
                 doc_id, source = doc.id, doc.source
                 paragraphs.extend([Paragraph(doc_id, i, t, source) for i, t in enumerate(parts)])
             if fp is not None:
-                v, o, k, lv = fp
+                v, o, kk, lv = fp
                 values.append(v)
                 offsets.append(o[1:] + offsets[-1][-1])
-                for band, column in enumerate(k):
+                for band, column in enumerate(kk):
                     keys[band].append(column)
                 live.append(lv)
             progress("clean", b, len(docs))
@@ -316,15 +348,16 @@ def run(
     config = config or Config()
     progress = progress or _no_progress
     started = time.perf_counter()
-    # Input still to be read (a generator, say from read_paths): start the workers first,
-    # while this process is small, so they do not each carry a copy-on-write corpus.
-    early = not isinstance(documents, (Sequence, Set)) and config.processes > 1
-    with (_executor(config, config.processes) if early else nullcontext(None)) as pool:
-        docs = list(as_documents(documents, config))
-        prepared = _prepare(docs, config, progress, pool)
-    count = len(docs)
-    del docs
+    # Input still to be read (a generator, say from read_paths): open the spool and start
+    # the workers first, while this process is small (they do not each carry a
+    # copy-on-write corpus), then read the input into the spool while they work.
+    streamed = not isinstance(documents, (Sequence, Set)) and config.processes > 1
+    with ExitStack() as stack:
+        spool = stack.enter_context(Spool()) if streamed and can_fork() else None
+        pool = stack.enter_context(executor(config.processes)) if streamed else None
+        prepared = _prepare(as_documents(documents, config), config, progress, pool, spool)
     cleaned = prepared.cleaned
+    count = len(cleaned)
     paragraphs, matches, clusters, stories = _collapse(prepared, config, progress)
     removals = Counter(r.rule for c in cleaned for r in c.removals)
     report = Report(

@@ -21,8 +21,10 @@ import gzip
 import json
 import logging
 import os
+import re
 import sys
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
@@ -152,6 +154,27 @@ def _jsonl_documents(lines: Iterable[str], origin: str, id_prefix: str, default_
         yield from_mapping(record, config, where, fallback_id=f"{id_prefix}:{lineno}", fallback_source=default_source)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str, where: str, config: Config) -> str:
+    """``text``, unless it holds a lone surrogate (JSON input may: ``"\\ud800"``), which no
+    UTF-8 output can carry: an InputError, or with ``decode_errors='replace'`` U+FFFD and a warning."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError as err:
+        if config.decode_errors == "replace":
+            log.warning("%s: lone surrogate at character %d replaced by U+FFFD", where, err.start)
+            return _SURROGATE.sub("\ufffd", text)
+        raise InputError(
+            f"{where}: text holds a lone surrogate (U+{ord(text[err.start]):04X}) at character {err.start}, "
+            "which is not Unicode text (use --decode-errors replace to read it anyway)"
+        ) from None
+
+
 def from_mapping(
     record: Mapping[str, Any],
     config: Config,
@@ -164,6 +187,7 @@ def from_mapping(
     if not isinstance(text, str):
         problem = "has no" if text is None else "has a non-string"
         raise InputError(f"{where}: record {problem} {config.text_field!r} field")
+    text = valid_text(text, where, config)
 
     def opt(field: str) -> Optional[str]:
         value = record.get(field)
@@ -209,6 +233,9 @@ def as_documents(items: Iterable[Union[Document, Mapping[str, Any]]], config: Co
     for n, item in enumerate(items):
         if isinstance(item, Document):
             doc = item
+            text = valid_text(doc.text, f"item {n}", config)
+            if text is not doc.text:
+                doc = replace(doc, text=text)
         elif isinstance(item, Mapping):
             doc = from_mapping(item, config, where=f"item {n}", fallback_id=f"doc-{n}")
         else:

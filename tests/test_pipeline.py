@@ -53,6 +53,24 @@ def test_output_does_not_depend_on_workers_or_chunks(monkeypatch):
     assert result.clusters and len(result.stories) < len(docs)
 
 
+def test_streamed_input_goes_through_the_spool_with_the_same_output(monkeypatch):
+    """A generator (what the CLI passes) is read into the spool while the workers start on
+    it; HTML pages, many chunks and any number of workers give the list's output."""
+    docs = _corpus(300)
+    for d in docs[::7]:  # some pages arrive as HTML
+        body = "".join(f"<p>{p}</p>" for p in d["text"].split("\n\n"))
+        d.update(kind="html", text=f"<html><body><nav><a href='/'>Home</a></nav><article>{body}</article></body></html>")
+    expected = _records(dedupe.run(docs, Config(workers=1)))
+    monkeypatch.setattr(pipeline, "CHUNK_DOCUMENTS", 23)
+    for workers in (2, 3):
+        result = dedupe.run((d for d in docs), Config(workers=workers))
+        assert _records(result) == expected
+        assert [c.document.text for c in result.documents] == [d["text"] for d in docs]  # keep_input_text
+        assert result.report.bytes_in == sum(len(d["text"].encode("utf-8")) for d in docs)
+    lean = dedupe.run(iter(docs), Config(workers=2, keep_input_text=False))
+    assert _records(lean) == expected and {c.document.text for c in lean.documents} == {""}
+
+
 def test_duplicate_of_is_the_earliest_verified_match():
     docs = _corpus(120)
     result = dedupe.run(docs, Config(workers=1))

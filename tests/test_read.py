@@ -92,6 +92,19 @@ def test_undecodable_bytes_error_and_replace_fallback(tmp_path, caplog):
     assert "not valid UTF-8" in caplog.text
 
 
+def test_lone_surrogate_error_and_replace_fallback(tmp_path, caplog):
+    path = _write(tmp_path / "x.jsonl", '{"id": "a", "text": "broken \\ud800 pair"}\n')
+    with pytest.raises(InputError, match=r"x\.jsonl:1: text holds a lone surrogate \(U\+D800\) at character 7"):
+        list(read_paths([str(path)], CFG))
+    (doc,) = read_paths([str(path)], Config(decode_errors="replace"))
+    assert doc.text == "broken \ufffd pair" and "lone surrogate" in caplog.text
+    with pytest.raises(InputError, match="item 0: text holds a lone surrogate"):
+        list(as_documents([{"text": "x\udfff"}], CFG))
+    from dedupe.model import Document
+    (fixed,) = as_documents([Document(id="a", source="s", text="y\ud800")], Config(decode_errors="replace"))
+    assert fixed.text == "y\ufffd"
+
+
 @pytest.mark.parametrize("name, message", [
     ("missing.txt", "no such file or folder"),
     ("data.csv", "unknown format"),

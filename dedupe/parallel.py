@@ -1,0 +1,109 @@
+"""Worker processes for the per-document stages, and the spool that feeds them text.
+
+The pipeline (``dedupe.pipeline``) decides what runs where; this module only knows how:
+
+* ``executor``: a process pool, forked where the platform can, with the collector's
+  objects frozen first so that a worker never writes to (and so never copies) the
+  parent's pages.
+* ``Spool``: the input texts of a streamed run, UTF-8, in an unlinked temporary file
+  (in ``TMPDIR``) opened before the workers are forked.  Jobs carry ``(offset, length)``
+  spans and the workers read them with ``os.pread`` on the inherited descriptor, so the
+  corpus is neither held by the parent process (as Python ``str``, 1 to 4 bytes a
+  character) nor pickled through a pipe twice (once per pass).
+* ``submit``: a job to the pool, or run here at once when there is no pool.
+"""
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import tempfile
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional, Tuple, Union
+
+#: A text as a job carries it: the string itself, or its ``(offset, length)`` in the spool.
+Text = Union[str, Tuple[int, int]]
+
+
+def can_fork() -> bool:
+    """Whether workers can be forked (and so inherit the spool's file descriptor)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+@contextmanager
+def executor(processes: int) -> Iterator[Optional[ProcessPoolExecutor]]:
+    """A pool of ``processes`` workers, started now; None when ``processes`` is 1 or less.
+
+    Workers are forked where the platform can (no ``if __name__ == "__main__"`` guard
+    needed in a caller's script, no re-import), with ``gc.freeze`` first: a worker's
+    garbage collection then never writes to the parent's pages, which stay shared.
+    """
+    if processes <= 1:
+        yield None
+        return
+    context = multiprocessing.get_context("fork" if can_fork() else "spawn")
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+            list(pool.map(int, range(processes)))  # start the workers now (forked while this process is small)
+            yield pool
+    finally:
+        gc.unfreeze()
+
+
+def submit(pool: Optional[ProcessPoolExecutor], fn: Callable, job) -> Future:
+    """``fn(job)`` in the pool, or done here now (a finished Future) without one."""
+    if pool is not None:
+        return pool.submit(fn, job)
+    done: Future = Future()
+    done.set_result(fn(job))
+    return done
+
+
+class Spool:
+    """Texts appended as UTF-8 to an unlinked temporary file; read back by span anywhere the
+    descriptor is (this process, and workers forked after the spool was opened).
+
+    Lone surrogates (JSON input may carry ``"\\ud800"``) round-trip unchanged.
+    """
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="dedupe-spool-")
+        self.fd = self._file.fileno()
+        self.size = 0
+
+    def add(self, text: str) -> Tuple[int, int]:
+        """Append ``text``; its ``(offset, length)``.  Call ``flush`` before a worker reads it."""
+        data = text.encode("utf-8", "surrogatepass")
+        self._file.write(data)
+        span = (self.size, len(data))
+        self.size += len(data)
+        return span
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "Spool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def read_text(fd: Optional[int], text: Text) -> Tuple[str, int]:
+    """``(text, its size in UTF-8 bytes)`` of a job's text: a string, or a span of the spool at ``fd``."""
+    if isinstance(text, str):
+        return text, len(text.encode("utf-8", "surrogatepass"))
+    offset, length = text
+    parts, done = [], 0
+    while done < length:  # pread may return less than asked (signals); a spool never ends early
+        data = os.pread(fd, length - done, offset + done)
+        if not data:
+            raise OSError(f"spool ended at byte {offset + done}, expected {offset + length}")
+        parts.append(data)
+        done += len(data)
+    return (parts[0] if len(parts) == 1 else b"".join(parts)).decode("utf-8", "surrogatepass"), length
