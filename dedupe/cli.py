@@ -15,6 +15,7 @@ Exit codes (documented in the README):
 """
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from dataclasses import replace
@@ -149,6 +150,9 @@ def run(paths, out, fmt, quiet, **opts) -> None:
     if opts.get("source_priority") and not opts.get("canonical_policy"):
         opts["canonical_policy"] = "source-priority"
     progress = StageProgress(enabled=not quiet and sys.stderr.isatty())
+    # This process ends with the command: cyclic garbage collection would only rescan the
+    # run's millions of objects (the library pauses it during run and write, not between).
+    gc.disable()
     try:
         config = replace(_config_from_options(**opts), keep_input_text=False)  # the input text is never written
 

@@ -11,6 +11,7 @@ The pipeline (``dedupe.pipeline``) decides what runs where; this module only kno
   corpus is neither held by the parent process (as Python ``str``, 1 to 4 bytes a
   character) nor pickled through a pipe twice (once per pass).
 * ``submit``: a job to the pool, or run here at once when there is no pool.
+* ``collector_paused``: the cyclic garbage collector off for the length of a run.
 """
 from __future__ import annotations
 
@@ -50,6 +51,20 @@ def executor(processes: int) -> Iterator[Optional[ProcessPoolExecutor]]:
             yield pool
     finally:
         gc.unfreeze()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Cyclic garbage collection off while a run builds (or writes) the millions of objects
+    it keeps: every full collection rescans all of them (at 1M paragraphs, 21 collections
+    took 4 s).  A run makes no reference cycles to speak of; reference counting frees the rest."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def submit(pool: Optional[ProcessPoolExecutor], fn: Callable, job) -> Future:

@@ -34,7 +34,7 @@ from .cluster import connected_components
 from .config import Config
 from .model import CleanedDocument, Document, Match, Paragraph, Removal, Report, Result
 from .paragraphs import paragraphs_of
-from .parallel import Spool, Text, can_fork, executor, read_text, submit
+from .parallel import Spool, Text, can_fork, collector_paused, executor, read_text, submit
 from .read import as_documents
 
 log = logging.getLogger(__name__)
@@ -329,6 +329,14 @@ def all_matches(paragraphs: Sequence[Paragraph], config: Config) -> List[Match]:
     return candidates.verify(candidates.candidate_pairs(sigs, config), sets, config)
 
 
+def _utf8_size(story) -> int:
+    """Bytes of ``story.text`` in UTF-8, without building it (ASCII paragraphs: their length)."""
+    size = 2 * (len(story.paragraphs) - 1) if story.paragraphs else 0
+    for p in story.paragraphs:
+        size += len(p.text) if p.text.isascii() else len(p.text.encode("utf-8"))
+    return size
+
+
 def run(
     documents: Iterable[Union[Document, Mapping[str, Any]]],
     config: Optional[Config] = None,
@@ -352,13 +360,14 @@ def run(
     # the workers first, while this process is small (they do not each carry a
     # copy-on-write corpus), then read the input into the spool while they work.
     streamed = not isinstance(documents, (Sequence, Set)) and config.processes > 1
-    with ExitStack() as stack:
-        spool = stack.enter_context(Spool()) if streamed and can_fork() else None
-        pool = stack.enter_context(executor(config.processes)) if streamed else None
-        prepared = _prepare(as_documents(documents, config), config, progress, pool, spool)
-    cleaned = prepared.cleaned
-    count = len(cleaned)
-    paragraphs, matches, clusters, stories = _collapse(prepared, config, progress)
+    with collector_paused():
+        with ExitStack() as stack:
+            spool = stack.enter_context(Spool()) if streamed and can_fork() else None
+            pool = stack.enter_context(executor(config.processes)) if streamed else None
+            prepared = _prepare(as_documents(documents, config), config, progress, pool, spool)
+        cleaned = prepared.cleaned
+        count = len(cleaned)
+        paragraphs, matches, clusters, stories = _collapse(prepared, config, progress)
     removals = Counter(r.rule for c in cleaned for r in c.removals)
     report = Report(
         documents=count,
@@ -368,7 +377,7 @@ def run(
         clusters=len(clusters),
         stories=len(stories),
         bytes_in=prepared.bytes_in,
-        bytes_out=sum(len(s.text.encode("utf-8")) for s in stories),
+        bytes_out=sum(_utf8_size(s) for s in stories),
         seconds=round(time.perf_counter() - started, 3),
     )
     return Result(documents=tuple(cleaned), paragraphs=tuple(paragraphs), matches=matches,

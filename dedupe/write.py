@@ -7,17 +7,20 @@ keys and no platform-dependent formatting, so the same Result gives the same byt
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
+from json.encoder import encode_basestring as _encode_str  # what json.dumps(ensure_ascii=False) uses for str
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .errors import OutputError
 from .candidates import Matches
-from .model import Result
+from .model import CleanedDocument, Result
+from .parallel import collector_paused
 
 FILES = ("stories.jsonl", "documents.jsonl", "report.json")
 
@@ -46,21 +49,58 @@ def story_records(result: Result) -> Iterator[dict]:
         }
 
 
-def _earliest_rows(result: Result) -> Iterator[Tuple[int, int, float, float]]:
-    """``(b, a, jaccard, containment)`` of each paragraph's earliest match (smallest ``a``),
-    from the match arrays (a million ``Match`` objects cost seconds); a Result built by
-    hand with a plain sequence of ``Match`` is turned into arrays first."""
+def _earliest_arrays(result: Result) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(b, a, jaccard, containment)`` arrays: each matched paragraph ``b``'s earliest match
+    (smallest ``a``), from the match arrays (a million ``Match`` objects cost seconds); a
+    Result built by hand with a plain sequence of ``Match`` is turned into arrays first."""
     m = result.matches
     if not isinstance(m, Matches):
         m = Matches(np.array([(x.a, x.b) for x in m], dtype=np.int64).reshape(-1, 2),
                     np.array([x.jaccard for x in m]), np.array([x.containment for x in m]), None).in_order()
     if not len(m):
-        return iter(())
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
     b = m.pairs[:, 1]
     order = np.argsort(b, kind="stable")  # rows are sorted by (a, b): each b's first row has its smallest a
     sb = b[order]
     keep = order[np.concatenate(([True], sb[1:] != sb[:-1]))]
-    return zip(b[keep].tolist(), m.pairs[keep, 0].tolist(), m.jaccard[keep].tolist(), m.containment[keep].tolist())
+    return b[keep], m.pairs[keep, 0], m.jaccard[keep], m.containment[keep]
+
+
+class _Lookups:
+    """What a document record needs of the collapse, per paragraph position: its cluster
+    id, its earliest match (``match_a`` -1 for none) with the pair's similarities, and
+    each document's story.  Arrays, not a million dicts."""
+
+    def __init__(self, result: Result):
+        n = len(result.paragraphs)
+        self.cluster_of: List[Optional[str]] = [None] * n
+        for c in result.clusters:
+            for i in c.members:
+                self.cluster_of[i] = c.id
+        self.match_a = np.full(n, -1, dtype=np.int64)
+        self.jaccard = np.zeros(n)
+        self.containment = np.zeros(n)
+        b, a, jac, con = _earliest_arrays(result)
+        self.match_a[b], self.jaccard[b], self.containment[b] = a, jac, con
+        self.story_of = {doc_id: s.id for s in result.stories for doc_id in s.documents}
+
+    def documents(self, result: Result) -> Iterator[Tuple[CleanedDocument, int, int]]:
+        """Each cleaned document with the ``[start, end)`` positions of its paragraphs."""
+        paragraphs = result.paragraphs
+        start = 0
+        for cleaned in result.documents:
+            doc_id = cleaned.document.id
+            end = start
+            while end < len(paragraphs) and paragraphs[end].doc_id == doc_id:
+                end += 1
+            yield cleaned, start, end
+            start = end
+
+    def earliest(self, start: int, end: int) -> Iterator[Optional[Tuple[int, float, float]]]:
+        """``(a, jaccard, containment)`` of each paragraph's earliest match, or None."""
+        for a, jac, con in zip(self.match_a[start:end].tolist(), self.jaccard[start:end].tolist(),
+                               self.containment[start:end].tolist()):
+            yield None if a < 0 else (a, jac, con)
 
 
 def document_records(result: Result) -> Iterator[dict]:
@@ -71,34 +111,102 @@ def document_records(result: Result) -> Iterator[dict]:
     None for the first of its cluster and for unique paragraphs.
     """
     paragraphs = result.paragraphs
-    cluster_of: List[Optional[str]] = [None] * len(paragraphs)
-    for c in result.clusters:
-        for i in c.members:
-            cluster_of[i] = c.id
-    duplicate_of: List[Optional[dict]] = [None] * len(paragraphs)
-    for b, a, jac, con in _earliest_rows(result):
-        q = paragraphs[a]
-        duplicate_of[b] = {"document": q.doc_id, "paragraph": q.index, "source": q.source,
-                           "jaccard": jac, "containment": con}
-    story_of = {doc_id: s.id for s in result.stories for doc_id in s.documents}
-    start = 0
-    for cleaned in result.documents:
+    look = _Lookups(result)
+    for cleaned, start, end in look.documents(result):
         doc = cleaned.document
-        end = start
-        while end < len(paragraphs) and paragraphs[end].doc_id == doc.id:
-            end += 1
+        dups = []
+        for m in look.earliest(start, end):
+            if m is None:
+                dups.append(None)
+                continue
+            q = paragraphs[m[0]]
+            dups.append({"document": q.doc_id, "paragraph": q.index, "source": q.source,
+                         "jaccard": m[1], "containment": m[2]})
         yield {
             "id": doc.id,
             "source": doc.source,
             "url": doc.url,
             "title": doc.title,
             "text": cleaned.text,
-            "story": story_of.get(doc.id),
+            "story": look.story_of.get(doc.id),
             "removed": [{"rule": r.rule, "text": r.text, "where": r.where, "reason": r.reason} for r in cleaned.removals],
-            "paragraphs": [{"index": i - start, "cluster": cluster_of[i], "duplicate_of": duplicate_of[i]}
+            "paragraphs": [{"index": i - start, "cluster": look.cluster_of[i], "duplicate_of": dups[i - start]}
                            for i in range(start, end)],
         }
-        start = end
+
+
+# --- the same records as JSON lines, fast -------------------------------------------------
+#
+# ``write_output`` does not build the dicts above and hand them to ``json.dumps`` (at a
+# million paragraphs that is two million small dicts, sorted and encoded one by one): it
+# fills the records' fixed shapes, keys already in sorted order, with values encoded by
+# the same C string encoder ``json.dumps(ensure_ascii=False)`` uses.  The bytes are the
+# same as ``_dumps`` of the dicts (``tests/test_write.py`` checks it on odd strings).
+
+
+class _Strings:
+    """JSON for strings that repeat across records (document ids, sources), encoded once."""
+
+    def __init__(self) -> None:
+        self._seen: Dict[str, str] = {}
+        self._lists: Dict[str, str] = {}
+
+    def one(self, text: Optional[str]) -> str:
+        if text is None:
+            return "null"
+        out = self._seen.get(text)
+        if out is None:
+            out = self._seen[text] = _encode_str(text)
+        return out
+
+    def many(self, texts: Sequence[str]) -> str:
+        if len(texts) == 1:  # most lists: one document, one source
+            out = self._lists.get(texts[0])
+            if out is None:
+                out = self._lists[texts[0]] = f"[{self.one(texts[0])}]"
+            return out
+        return "[" + ",".join(map(self.one, texts)) + "]"
+
+
+def _null_or_str(text: Optional[str]) -> str:
+    return "null" if text is None else _encode_str(text)
+
+
+def _story_lines(result: Result) -> Iterator[str]:
+    js = _Strings()
+    for story in result.stories:
+        paragraphs = ",".join(
+            f'{{"chosen_from":{js.one(p.chosen_from)},"cluster":{_null_or_str(p.cluster)},'
+            f'"documents":{js.many(p.documents)},"sources":{js.many(p.sources)}}}'
+            for p in story.paragraphs
+        )
+        yield (f'{{"documents":{js.many(story.documents)},"id":{_encode_str(story.id)},"paragraphs":[{paragraphs}],'
+               f'"sources":{js.many(story.sources)},"text":{_encode_str(story.text)}}}')
+
+
+def _document_lines(result: Result) -> Iterator[str]:
+    paragraphs = result.paragraphs
+    look = _Lookups(result)
+    js = _Strings()
+    for cleaned, start, end in look.documents(result):
+        doc = cleaned.document
+        parts = []
+        for k, m in enumerate(look.earliest(start, end)):
+            if m is None:
+                dup = "null"
+            else:
+                q = paragraphs[m[0]]
+                dup = (f'{{"containment":{float.__repr__(m[2])},"document":{js.one(q.doc_id)},'
+                       f'"jaccard":{float.__repr__(m[1])},"paragraph":{q.index},"source":{js.one(q.source)}}}')
+            parts.append(f'{{"cluster":{_null_or_str(look.cluster_of[start + k])},"duplicate_of":{dup},"index":{k}}}')
+        removed = ",".join(
+            f'{{"reason":{_encode_str(r.reason)},"rule":{_encode_str(r.rule)},"text":{_encode_str(r.text)},'
+            f'"where":{_encode_str(r.where)}}}'
+            for r in cleaned.removals
+        )
+        yield (f'{{"id":{js.one(doc.id)},"paragraphs":[{",".join(parts)}],"removed":[{removed}],'
+               f'"source":{js.one(doc.source)},"story":{_null_or_str(look.story_of.get(doc.id))},'
+               f'"text":{_encode_str(cleaned.text)},"title":{_null_or_str(doc.title)},"url":{_null_or_str(doc.url)}}}')
 
 
 def report_record(result: Result) -> dict:
@@ -122,10 +230,18 @@ def result_records(result: Result) -> Tuple[List[dict], List[dict], dict]:
     return list(story_records(result)), list(document_records(result)), report_record(result)
 
 
-def _write_lines(path: Path, records: Iterator[dict]) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for rec in records:
-            f.write(_dumps(rec) + "\n")
+#: Lines joined, encoded and written at a time: few large writes instead of a million small ones.
+_LINES_PER_WRITE = 512
+
+
+def _write_lines(path: Path, lines: Iterator[str]) -> None:
+    with open(path, "wb") as f:
+        while True:
+            batch = list(itertools.islice(lines, _LINES_PER_WRITE))
+            if not batch:
+                break
+            batch.append("")
+            f.write("\n".join(batch).encode("utf-8"))
 
 
 def write_output(result: Result, out_dir) -> Path:
@@ -141,8 +257,9 @@ def write_output(result: Result, out_dir) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
-        _write_lines(tmp / "stories.jsonl", story_records(result))
-        _write_lines(tmp / "documents.jsonl", document_records(result))
+        with collector_paused():  # the records' objects are many and short-lived: nothing to collect
+            _write_lines(tmp / "stories.jsonl", _story_lines(result))
+            _write_lines(tmp / "documents.jsonl", _document_lines(result))
         with open(tmp / "report.json", "w", encoding="utf-8", newline="\n") as f:
             f.write(json.dumps(report_record(result), ensure_ascii=False, sort_keys=True, indent=2) + "\n")
         if out.exists():
