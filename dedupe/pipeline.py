@@ -208,6 +208,7 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
     ``with_fingerprints`` only the cleaning is done (the arrays stay empty).
     """
     docs: List[Document] = []
+    started = time.perf_counter()
     with ExitStack() as stack:
         if spool is not None:
             pool, batches = _pooled(pool, _spooled(documents, docs, spool, config))
@@ -231,6 +232,7 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
         learned: Dict[str, Tuple[FrozenSet[int], int]] = {}
         if first_pass:
             batches, sizes, learned = _learn(pool, batches, spool, learn, config, progress)
+            log.info("read and learn: %d documents in %.1f s", len(docs), time.perf_counter() - started)
         jobs = [
             (a, b, submit(pool, _clean_job, (fd, [(source, text) for source, _, text in items],
                                              {s: learned[s] for s in {s for s, _, _ in items} if s in learned},
@@ -261,6 +263,8 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
                     keys[band].append(column)
                 live.append(lv)
             progress("clean", b, len(docs))
+    log.info("clean and fingerprint: %d documents, %d paragraphs; %.1f s since reading began", len(docs),
+             len(paragraphs), time.perf_counter() - started)
     return _Prepared(
         cleaned, paragraphs,
         np.concatenate(values) if values else np.zeros(0, np.uint32),
@@ -288,23 +292,31 @@ def _collapse(prepared: _Prepared, config: Config, progress: Progress):
     """
     paragraphs = prepared.paragraphs
     n = len(paragraphs)
+    started = time.perf_counter()
     shared = candidates.buckets(prepared.keys, prepared.live)
     prepared.keys = None  # the buckets hold what is needed of them
+    bucketed = time.perf_counter()
     first = candidates.earliest_matches(shared, n, prepared.values, prepared.offsets, config)
     labels = connected_components(n, first.pairs)
     more = candidates.cross_matches(shared, labels, prepared.values, prepared.offsets, config, first)
     del shared
+    log.info("match: %d paragraphs bucketed in %.1f s; %d + %d verified pairs in %.1f s", n, bucketed - started,
+             len(first), len(more), time.perf_counter() - bucketed)
     prepared.values = None  # shingle sets are done with: only their sizes are used below
     if len(more):
         labels = connected_components(n, np.concatenate([first.pairs, more.pairs]))
     matches = candidates.Matches.join(first, more).in_order()
     matches.failed = None  # only needed while matching
     progress("match", n, n)
+    started = time.perf_counter()
     sizes = np.diff(prepared.offsets).tolist()
     clusters, cluster_of = build_clusters(labels, paragraphs, sizes, config)
+    clustered = time.perf_counter()
     docs = prepared.cleaned
     stories = build_stories([c.document.id for c in docs], [c.document.source for c in docs], paragraphs, sizes,
                             clusters, cluster_of, config)
+    log.info("stories: %d clusters in %.1f s, %d stories in %.1f s", len(clusters), clustered - started,
+             len(stories), time.perf_counter() - clustered)
     progress("stories", len(stories), len(stories))
     return paragraphs, matches, clusters, stories
 
