@@ -15,7 +15,6 @@ Exit codes (documented in the README):
 """
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 from dataclasses import replace
@@ -28,6 +27,7 @@ from .clean.cleaner import clean_and_explain
 from .clean.rules import ALL_RULES
 from .config import Config
 from .errors import ConfigError, DedupeError, IndexSettingsError, IndexStoreError, InputError, OutputError
+from .parallel import collector_paused
 from .pipeline import run as run_pipeline
 from .read import FORMATS, detect_format, read_paths
 from .write import write_output
@@ -150,9 +150,6 @@ def run(paths, out, fmt, quiet, **opts) -> None:
     if opts.get("source_priority") and not opts.get("canonical_policy"):
         opts["canonical_policy"] = "source-priority"
     progress = StageProgress(enabled=not quiet and sys.stderr.isatty())
-    # This process ends with the command: cyclic garbage collection would only rescan the
-    # run's millions of objects (the library pauses it during run and write, not between).
-    gc.disable()
     try:
         config = replace(_config_from_options(**opts), keep_input_text=False)  # the input text is never written
 
@@ -161,14 +158,18 @@ def run(paths, out, fmt, quiet, **opts) -> None:
                 progress("read", n, None)
                 yield doc
 
-        result = run_pipeline(read(), config, progress=progress)
-        written = write_output(result, out)
+        # No cyclic collection between run and write either: it would rescan the run's
+        # millions of objects once (the library pauses it inside each of the two calls).
+        with collector_paused():
+            result = run_pipeline(read(), config, progress=progress)
+            summary = _summary(result.report, write_output(result, out))
+            del result  # freed while the collector is off: nothing left for it to scan
     except DedupeError as err:
         progress.close()
         raise Failure(err) from None
     progress.close()
     if not quiet:
-        click.echo(_summary(result.report, written), err=True)
+        click.echo(summary, err=True)
 
 
 @main.command()

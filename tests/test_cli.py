@@ -116,6 +116,19 @@ def test_input_errors_exit_3_with_one_line_and_no_output(tmp_path, content, code
     assert not out.exists() and not list(tmp_path.glob(".out*"))
 
 
+def test_input_error_mid_stream_stops_the_workers_and_exits_3(tmp_path):
+    """A bad record after many good ones: the workers already have chunks, the error still
+    ends the run at once with its line, no output and no collector left switched off."""
+    import gc
+
+    good = "".join(json.dumps({"id": f"d{i}", "text": f"Paragraph {i} of a story about the harbour."}) + "\n"
+                   for i in range(9000))
+    (tmp_path / "big.jsonl").write_text(good + "{broken\n", encoding="utf-8")
+    result = _run("run", str(tmp_path / "big.jsonl"), "-o", str(tmp_path / "out"), "--workers", "2")
+    assert result.exit_code == 3 and "big.jsonl:9001: not valid JSON" in result.stderr
+    assert not (tmp_path / "out").exists() and gc.isenabled()
+
+
 def test_missing_path_and_bad_option_codes(tmp_path):
     assert _run("run", str(tmp_path / "nope"), "-o", str(tmp_path / "o")).exit_code == 3
     assert _run("run", str(SAMPLES), "-o", str(tmp_path / "o"), "--bands", "64").exit_code == 5
