@@ -35,7 +35,7 @@ from .config import Config
 from .model import CleanedDocument, Document, Match, Paragraph, Removal, Report, Result
 from .paragraphs import paragraphs_of
 from .parallel import Spool, Text, can_fork, collector_paused, executor, read_text, submit
-from .read import as_documents
+from .read import as_documents, valid_text
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,11 @@ def _spooled(documents: Iterable[Document], docs: List[Document], spool: Spool, 
     items: List[Tuple[str, str, Text]] = []
     start = size = 0
     for doc in documents:
-        span = spool.add(doc.text)
+        try:
+            span = spool.add(doc.text)
+        except UnicodeEncodeError:  # a lone surrogate: checked here, where encoding is paid anyway
+            doc = replace(doc, text=valid_text(doc.text, doc.origin or f"document {doc.id!r}", config))
+            span = spool.add(doc.text)
         if not config.keep_input_text:
             doc = Document(doc.id, doc.source, "", doc.url, doc.title, doc.kind, doc.origin)
         docs.append(doc)
@@ -376,7 +380,8 @@ def run(
         with ExitStack() as stack:
             spool = stack.enter_context(Spool()) if streamed and can_fork() else None
             pool = stack.enter_context(executor(config.processes)) if streamed else None
-            prepared = _prepare(as_documents(documents, config), config, progress, pool, spool)
+            docs = as_documents(documents, config, check_text=spool is None)  # the spool checks its own
+            prepared = _prepare(docs, config, progress, pool, spool)
         cleaned = prepared.cleaned
         count = len(cleaned)
         paragraphs, matches, clusters, stories = _collapse(prepared, config, progress)

@@ -151,7 +151,9 @@ def _jsonl_documents(lines: Iterable[str], origin: str, id_prefix: str, default_
             raise InputError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
         if not isinstance(record, dict):
             raise InputError(f"{where}: a JSONL record must be an object, not {type(record).__name__}")
-        yield from_mapping(record, config, where, fallback_id=f"{id_prefix}:{lineno}", fallback_source=default_source)
+        # json.loads makes a lone surrogate only out of a \\ud800-\\udfff escape: the raw line shows it.
+        yield from_mapping(record, config, where, fallback_id=f"{id_prefix}:{lineno}", fallback_source=default_source,
+                           check_text="\\ud" in line or "\\uD" in line)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -181,13 +183,16 @@ def from_mapping(
     where: str,
     fallback_id: str,
     fallback_source: str = "unknown",
+    check_text: bool = True,
 ) -> Document:
-    """A Document from a dict-like record using the Config's field names."""
+    """A Document from a dict-like record using the Config's field names (its text checked
+    by ``valid_text`` unless ``check_text`` is False)."""
     text = record.get(config.text_field)
     if not isinstance(text, str):
         problem = "has no" if text is None else "has a non-string"
         raise InputError(f"{where}: record {problem} {config.text_field!r} field")
-    text = valid_text(text, where, config)
+    if check_text:
+        text = valid_text(text, where, config)
 
     def opt(field: str) -> Optional[str]:
         value = record.get(field)
@@ -227,17 +232,21 @@ def read_paths(paths: Iterable[str], config: Config, stdin_format: Optional[str]
             yield doc
 
 
-def as_documents(items: Iterable[Union[Document, Mapping[str, Any]]], config: Config) -> Iterator[Document]:
-    """Library input: Documents pass through, dicts are converted; ids must be unique."""
+def as_documents(items: Iterable[Union[Document, Mapping[str, Any]]], config: Config,
+                 check_text: bool = True) -> Iterator[Document]:
+    """Library input: Documents pass through, dicts are converted; ids must be unique.
+    Text that is not Unicode is handled by ``valid_text`` (unless the caller checks it:
+    ``check_text=False``)."""
     seen = set()
     for n, item in enumerate(items):
         if isinstance(item, Document):
             doc = item
-            text = valid_text(doc.text, f"item {n}", config)
-            if text is not doc.text:
-                doc = replace(doc, text=text)
+            if check_text:
+                text = valid_text(doc.text, f"item {n}", config)
+                if text is not doc.text:
+                    doc = replace(doc, text=text)
         elif isinstance(item, Mapping):
-            doc = from_mapping(item, config, where=f"item {n}", fallback_id=f"doc-{n}")
+            doc = from_mapping(item, config, where=f"item {n}", fallback_id=f"doc-{n}", check_text=check_text)
         else:
             raise InputError(f"item {n}: expected a Document or a dict, not {type(item).__name__}")
         if doc.id in seen:

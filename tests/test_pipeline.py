@@ -71,6 +71,17 @@ def test_streamed_input_goes_through_the_spool_with_the_same_output(monkeypatch)
     assert _records(lean) == expected and {c.document.text for c in lean.documents} == {""}
 
 
+def test_lone_surrogate_in_streamed_input_is_caught_by_the_spool():
+    from dedupe.errors import InputError
+
+    docs = [{"id": f"d{i}", "text": f"Paragraph {i} about the harbour."} for i in range(50)]
+    docs[30]["text"] = "Broken \ud800 text."
+    with pytest.raises(InputError, match="item 30: text holds a lone surrogate"):
+        dedupe.run((d for d in docs), Config(workers=2))
+    result = dedupe.run((d for d in docs), Config(workers=2, decode_errors="replace"))
+    assert result.documents[30].text == "Broken \ufffd text."
+
+
 def test_duplicate_of_is_the_earliest_verified_match():
     docs = _corpus(120)
     result = dedupe.run(docs, Config(workers=1))
