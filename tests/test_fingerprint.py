@@ -185,3 +185,19 @@ def test_deterministic_across_processes():
         )
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+_SPACEY = st.text(alphabet=st.sampled_from(" \t\n\r\x0b\x0c\x1c\x85\xa0\u1680\u2028\u3000`aB\u00e9\u2019\u201c\u2014\x00"),
+                  max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_SPACEY, st.text(max_size=30)))
+def test_normalize_for_hashing_equals_its_definition(text):
+    """The fast paths (ASCII; nothing to collapse) give what the plain definition gives."""
+    import unicodedata
+
+    from dedupe.normalize import _QUOTES, normalize_for_hashing
+
+    slow = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES)
+    assert normalize_for_hashing(text) == " ".join(slow.split())
