@@ -128,3 +128,41 @@ def test_random_documents_never_lose_a_paragraph():
         if i not in clustered:
             assert p.text in story.text.split("\n\n")
     assert len(story_texts) == len(result.stories)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 29), st.integers(0, 29)), max_size=40),
+       st.lists(st.tuples(st.integers(0, 4), st.sampled_from(["ab", "abc", "b", "abcd"])), min_size=30, max_size=30),
+       st.sampled_from(["longest", "source-priority"]))
+def test_build_clusters_equals_grouping_by_hand(edges, shapes, policy):
+    """Clusters: components of two or more, in order of their smallest member, members in
+    order, the canonical by the documented policy (vectorised "longest" included)."""
+    from collections import defaultdict
+
+    from dedupe.canonical import build_clusters
+    from dedupe.cluster import connected_components
+    from dedupe.model import Paragraph
+
+    paragraphs = [Paragraph(f"d{i}", 0, text, f"s{i % 3}") for i, (_, text) in enumerate(shapes)]
+    sizes = [size for size, _ in shapes]
+    config = Config(canonical_policy=policy, source_priority=("s2", "s1"))
+    labels = connected_components(len(shapes), edges)
+    groups = defaultdict(list)
+    for i, label in enumerate(labels.tolist()):
+        groups[label].append(i)
+    expected = []
+    for label in sorted(groups):
+        members = groups[label]
+        if len(members) < 2:
+            continue
+        pool = members
+        if policy == "source-priority":
+            ranked = [i for i in members if paragraphs[i].source in ("s2", "s1")]
+            if ranked:
+                top = min(("s2", "s1").index(paragraphs[i].source) for i in ranked)
+                pool = [i for i in ranked if ("s2", "s1").index(paragraphs[i].source) == top]
+        expected.append((tuple(members), min(pool, key=lambda i: (-sizes[i], -len(paragraphs[i].text), i))))
+    clusters, cluster_of = build_clusters(labels, paragraphs, sizes, config)
+    assert [(c.members, c.canonical) for c in clusters] == expected
+    assert cluster_of == {i: c.id for c in clusters for i in c.members}
+    assert [c.id for c in clusters] == [f"c{k:06d}" for k in range(1, len(clusters) + 1)]
