@@ -90,17 +90,13 @@ def build_clusters(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: S
 _PAIRS_PER_STEP = 1 << 20
 
 
-def _linked_documents(doc_ids: Sequence[str], paragraphs: Sequence[Paragraph], clusters: Sequence[Cluster],
-                      config: Config) -> np.ndarray:
-    """Story label (smallest document position) per document.
+def _linked_documents(doc_of: np.ndarray, ndocs: int, clusters: Sequence[Cluster], config: Config) -> np.ndarray:
+    """Story label (smallest document position) per document; ``doc_of``: each paragraph's document position.
 
     Counts, for every pair of documents, the clusters they share, a batch of first
     documents at a time: every pair is counted in the step of its first document, so its
     count is complete there and the pairs that do not link are dropped at once.
     """
-    ndocs = len(doc_ids)
-    position = {doc_id: k for k, doc_id in enumerate(doc_ids)}
-    doc_of = np.fromiter((position[p.doc_id] for p in paragraphs), dtype=np.int64, count=len(paragraphs))
     n_paragraphs = np.bincount(doc_of, minlength=ndocs)
     sizes = [len(c.members) for c in clusters]
     members = np.fromiter((i for c in clusters for i in c.members), dtype=np.int64, count=sum(sizes))
@@ -140,10 +136,14 @@ def _linked_documents(doc_ids: Sequence[str], paragraphs: Sequence[Paragraph], c
 def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs: Sequence[Paragraph], sizes: Sequence[int],
                   clusters: Sequence[Cluster], cluster_of: Dict[int, str], config: Config) -> List[Story]:
     """Stories in order of their first document; every document is in exactly one story."""
-    labels = _linked_documents(doc_ids, paragraphs, clusters, config)
-    by_doc: Dict[str, List[int]] = defaultdict(list)
-    for i, p in enumerate(paragraphs):
-        by_doc[p.doc_id].append(i)
+    ndocs = len(doc_ids)
+    position = {doc_id: k for k, doc_id in enumerate(doc_ids)}
+    doc_of = np.fromiter((position[p.doc_id] for p in paragraphs), dtype=np.int64, count=len(paragraphs))
+    labels = _linked_documents(doc_of, ndocs, clusters, config)
+    order = np.argsort(doc_of, kind="stable")  # paragraphs by document, in reading order
+    bounds = np.searchsorted(doc_of[order], np.arange(ndocs + 1)).tolist()
+    flat = order.tolist()
+    by_doc: Dict[str, List[int]] = {doc_ids[k]: flat[bounds[k]:bounds[k + 1]] for k in range(ndocs)}
     members_of: Dict[int, List[int]] = defaultdict(list)
     for k, label in enumerate(labels.tolist()):
         members_of[label].append(k)
