@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 import os
 import shutil
 from json.encoder import encode_basestring as _encode_str  # what json.dumps(ensure_ascii=False) uses for str
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Deque, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -232,16 +234,26 @@ def result_records(result: Result) -> Tuple[List[dict], List[dict], dict]:
 
 #: Lines joined, encoded and written at a time: few large writes instead of a million small ones.
 _LINES_PER_WRITE = 512
+#: Encoded batches waiting for the writer thread, at most (bounds the memory they hold).
+_WRITES_AHEAD = 4
 
 
 def _write_lines(path: Path, lines: Iterator[str]) -> None:
-    with open(path, "wb") as f:
+    """Write ``lines`` to ``path``; the file writes run in a thread (they release the GIL)
+    while this one encodes the next batches: at 1M paragraphs ~0.9 GB go to a page cache
+    that takes them at ~300 MB/s on the benchmark machine."""
+    with open(path, "wb") as f, ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedupe-write") as writer:
+        pending: Deque[Future] = deque()
         while True:
             batch = list(itertools.islice(lines, _LINES_PER_WRITE))
             if not batch:
                 break
             batch.append("")
-            f.write("\n".join(batch).encode("utf-8"))
+            pending.append(writer.submit(f.write, "\n".join(batch).encode("utf-8")))
+            if len(pending) > _WRITES_AHEAD:
+                pending.popleft().result()  # raises the writer's OSError here
+        for done in pending:
+            done.result()
 
 
 def write_output(result: Result, out_dir) -> Path:
