@@ -174,11 +174,18 @@ def _null_or_str(text: Optional[str]) -> str:
     return "null" if text is None else _encode_str(text)
 
 
+def _cluster_json(cid: Optional[str]) -> str:
+    """A cluster id as JSON: ids made by the pipeline (``c000123``) need no escaping."""
+    if cid is None:
+        return "null"
+    return f'"{cid}"' if cid.isalnum() and cid.isascii() else _encode_str(cid)
+
+
 def _story_lines(result: Result) -> Iterator[str]:
     js = _Strings()
     for story in result.stories:
         paragraphs = ",".join(
-            f'{{"chosen_from":{js.one(p.chosen_from)},"cluster":{_null_or_str(p.cluster)},'
+            f'{{"chosen_from":{js.one(p.chosen_from)},"cluster":{_cluster_json(p.cluster)},'
             f'"documents":{js.many(p.documents)},"sources":{js.many(p.sources)}}}'
             for p in story.paragraphs
         )
@@ -190,17 +197,37 @@ def _document_lines(result: Result) -> Iterator[str]:
     paragraphs = result.paragraphs
     look = _Lookups(result)
     js = _Strings()
+    floats: Dict[float, str] = {}  # similarities repeat (ratios of small counts): repr once
+    about: Dict[int, Tuple[str, str]] = {}  # an earlier paragraph: the JSON around its similarities
+
+    def number(x: float) -> str:
+        out = floats.get(x)
+        if out is None:
+            out = floats[x] = float.__repr__(x)
+        return out
+
+    def around(a: int) -> Tuple[str, str]:
+        out = about.get(a)
+        if out is None:
+            q = paragraphs[a]
+            out = about[a] = (f',"document":{js.one(q.doc_id)},"jaccard":',
+                              f',"paragraph":{q.index},"source":{js.one(q.source)}}}')
+        return out
+
     for cleaned, start, end in look.documents(result):
         doc = cleaned.document
         parts = []
-        for k, m in enumerate(look.earliest(start, end)):
-            if m is None:
+        earlier = look.match_a[start:end].tolist()
+        jaccard = look.jaccard[start:end].tolist()
+        containment = look.containment[start:end].tolist()
+        for k, cid in enumerate(look.cluster_of[start:end]):
+            a = earlier[k]
+            if a < 0:
                 dup = "null"
             else:
-                q = paragraphs[m[0]]
-                dup = (f'{{"containment":{float.__repr__(m[2])},"document":{js.one(q.doc_id)},'
-                       f'"jaccard":{float.__repr__(m[1])},"paragraph":{q.index},"source":{js.one(q.source)}}}')
-            parts.append(f'{{"cluster":{_null_or_str(look.cluster_of[start + k])},"duplicate_of":{dup},"index":{k}}}')
+                head, tail = around(a)
+                dup = '{"containment":' + number(containment[k]) + head + number(jaccard[k]) + tail
+            parts.append('{"cluster":' + _cluster_json(cid) + ',"duplicate_of":' + dup + ',"index":' + str(k) + "}")
         removed = ",".join(
             f'{{"reason":{_encode_str(r.reason)},"rule":{_encode_str(r.rule)},"text":{_encode_str(r.text)},'
             f'"where":{_encode_str(r.where)}}}'

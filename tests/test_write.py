@@ -51,3 +51,15 @@ def test_written_files_are_the_records(tmp_path):
     assert stories == json.loads(json.dumps(list(story_records(result))))
     assert documents == json.loads(json.dumps(list(document_records(result))))
     assert (out / "documents.jsonl").read_bytes().endswith(b"}\n")
+
+
+def test_fast_lines_escape_cluster_ids_a_caller_made_up():
+    """A Result built by hand may name clusters anything; their JSON is escaped like the rest."""
+    from dataclasses import replace
+
+    result = dedupe.run(read_paths([str(SAMPLES)], Config()), Config(workers=1))
+    odd = {c.id: f'k"{n}\\é' if n % 2 else f"c{n}" for n, c in enumerate(result.clusters)}
+    stories = tuple(replace(s, paragraphs=tuple(replace(p, cluster=odd.get(p.cluster)) for p in s.paragraphs))
+                    for s in result.stories)
+    clusters = tuple(replace(c, id=odd[c.id]) for c in result.clusters)
+    _same_bytes(replace(result, clusters=clusters, stories=stories))
