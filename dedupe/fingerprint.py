@@ -26,6 +26,7 @@ tokenised, shingled and sketched with a handful of numpy passes.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import unicodedata
 from collections.abc import Sequence
@@ -103,6 +104,8 @@ def _word_mask(cps: np.ndarray) -> np.ndarray:
 
 def _powers(base: int, count: int) -> np.ndarray:
     """base**k mod 2**64 for k in [0, count)."""
+    if count <= _POWERS_KEPT:  # a prefix of a table made once per process
+        return _power_table(base, 1 << max(16, (count - 1).bit_length()))[:count]
     out = np.full(count, base, dtype=_U64)
     if count:
         out[0] = 1
@@ -110,20 +113,35 @@ def _powers(base: int, count: int) -> np.ndarray:
     return out
 
 
+#: Longest power table kept (per base: 32 MB): a chunk of texts is ~1.5M characters, and
+#: two sequential accumulates of that length per chunk were ~8% of a worker's time.
+_POWERS_KEPT = 1 << 22
+
+
+@functools.lru_cache(maxsize=8)
+def _power_table(base: int, size: int) -> np.ndarray:
+    out = np.full(size, base, dtype=_U64)
+    out[0] = 1
+    np.multiply.accumulate(out, out=out)
+    out.flags.writeable = False  # shared by every caller: read-only
+    return out
+
+
 def _token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of the tokens of ``texts`` in order, and the paragraph of each token.
 
     Equivalent to hashing every string of ``normalize.tokens(text)``: the NFKC-normalised
-    texts are joined with NUL (a non-word character, stable under NFKC and casefolding;
-    NULs inside texts become spaces, which changes no token), casefolded once, and word
-    runs are found on the code points.
+    texts, casefolded, are joined with NUL (a non-word character, stable under NFKC and
+    casefolding; NULs inside texts become spaces, which changes no token), and word runs
+    are found on the code points.
     """
-    # NFKC per text and only where needed: ASCII is already NFKC, and one non-ASCII
-    # character sends a whole joined batch down the slow path (measured 7x slower).
-    parts = [t if t.isascii() else unicodedata.normalize("NFKC", t) for t in texts]
-    norm = _SEP.join(parts).casefold()
+    # NFKC and casefolding per text and only where needed: ASCII is already NFKC and its
+    # casefold is lower (an ASCII fast path), while one non-ASCII character sends a whole
+    # joined batch down the slow paths (measured 7x and 2x slower).
+    parts = [t.lower() if t.isascii() else unicodedata.normalize("NFKC", t).casefold() for t in texts]
+    norm = _SEP.join(parts)
     if norm.count(_SEP) != len(texts) - 1:
-        norm = _SEP.join(t.replace(_SEP, " ") for t in parts).casefold()
+        norm = _SEP.join(t.replace(_SEP, " ") for t in parts)
     cps = np.frombuffer(norm.encode("utf-32-le"), dtype=_U32)
     word = _word_mask(cps)
     para_of_char = np.cumsum(cps == 0, dtype=np.int64)

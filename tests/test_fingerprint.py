@@ -201,3 +201,14 @@ def test_normalize_for_hashing_equals_its_definition(text):
 
     slow = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES)
     assert normalize_for_hashing(text) == " ".join(slow.split())
+
+
+def test_power_tables_equal_direct_powers(monkeypatch):
+    import dedupe.fingerprint as fp
+
+    base = fp._CHAR_MULT
+    direct = [pow(base, k, 1 << 64) for k in range(3000)]
+    assert fp._powers(base, 3000).tolist() == direct  # a prefix of a kept table
+    monkeypatch.setattr(fp, "_POWERS_KEPT", 100)
+    assert fp._powers(base, 3000).tolist() == direct  # too long to keep: computed
+    assert fp._powers(base, 0).size == 0 and not fp._powers(base, 10).flags.writeable
