@@ -12,16 +12,21 @@ The pipeline (``dedupe.pipeline``) decides what runs where; this module only kno
   character) nor pickled through a pipe twice (once per pass).
 * ``submit``: a job to the pool, or run here at once when there is no pool.
 * ``collector_paused``: the cyclic garbage collector off for the length of a run.
+* ``forked_map``: a function over a few large slices of arrays, one forked child each.
 """
 from __future__ import annotations
 
 import gc
 import multiprocessing
 import os
+import pickle
 import tempfile
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from typing import Callable, Iterator, List, Optional, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 #: A text as a job carries it: the string itself, or its ``(offset, length)`` in the spool.
 Text = Union[str, Tuple[int, int]]
@@ -65,6 +70,58 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def forked_map(fn: Callable[[T], R], items: Sequence[T]) -> List[R]:
+    """``[fn(x) for x in items]``: the first item here, each other one in a child forked
+    for it (its result pickled back through a pipe), all at the same time.
+
+    For work on numpy arrays this process already holds: a child reads them in place
+    (copy-on-write copies nothing that is only read), with no job to pickle.  In order;
+    a child's exception is raised here.  Serial where the platform cannot fork.
+    """
+    if len(items) < 2 or not can_fork():
+        return [fn(x) for x in items]
+    children: List[Tuple[int, int]] = []
+    gc.freeze()  # a child's collector must not write to (and so copy) this process's pages
+    try:
+        for item in items[1:]:
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: compute, send, leave without running any of the parent's cleanup
+                status = 1
+                try:
+                    os.close(read_end)
+                    try:
+                        data = pickle.dumps((True, fn(item)), protocol=pickle.HIGHEST_PROTOCOL)
+                    except BaseException as err:  # sent to the parent, raised there
+                        data = pickle.dumps((False, RuntimeError(f"forked worker failed: {err!r}")))
+                    with os.fdopen(write_end, "wb") as pipe:
+                        pipe.write(data)
+                    status = 0
+                finally:
+                    os._exit(status)
+            os.close(write_end)
+            children.append((pid, read_end))
+    finally:
+        gc.unfreeze()
+    try:
+        out = [fn(items[0])]
+    finally:
+        results = []
+        for pid, read_end in children:  # always reap every child
+            with os.fdopen(read_end, "rb") as pipe:
+                data = pipe.read()
+            os.waitpid(pid, 0)
+            results.append(data)
+    for data in results:
+        if not data:
+            raise RuntimeError("forked worker died without a result")
+        ok, value = pickle.loads(data)  # our own child's bytes
+        if not ok:
+            raise value
+        out.append(value)
+    return out
 
 
 def submit(pool: Optional[ProcessPoolExecutor], fn: Callable, job) -> Future:

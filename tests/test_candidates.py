@@ -179,3 +179,35 @@ def test_earliest_and_cross_matches_equal_all_pairs(count, seed):
     labels = connected_components(count, np.array([(m.a, m.b) for m in found], np.int64).reshape(-1, 2))
     expected = connected_components(count, np.array([(m.a, m.b) for m in every], np.int64).reshape(-1, 2))
     assert labels.tolist() == expected.tolist()
+
+
+def test_verify_flat_split_over_forked_children_equals_serial(monkeypatch):
+    import dedupe.candidates as cand
+
+    rng = np.random.default_rng(5)
+    sets = [np.unique(rng.integers(0, 60, rng.integers(0, 30))).astype(np.uint32) for _ in range(300)]
+    values = np.concatenate(sets)
+    offsets = np.concatenate(([0], np.cumsum([len(s) for s in sets]))).astype(np.int64)
+    pairs = rng.integers(0, 300, (5000, 2))
+    serial = cand.verify_flat(pairs, values, offsets, Config(workers=1))
+    monkeypatch.setattr(cand, "FORK_MIN_PAIRS", 10)
+    for workers in (2, 3):
+        forked = cand.verify_flat(pairs, values, offsets, Config(workers=workers))
+        assert all(np.array_equal(x, y) for x, y in zip(serial, forked))
+    assert serial[0].any() and not serial[0].all()
+
+
+def test_forked_map_order_and_errors():
+    from dedupe.parallel import forked_map
+
+    assert forked_map(lambda x: x * x, [1, 2, 3, 4]) == [1, 4, 9, 16]
+
+    def boom(x):
+        if x == 3:
+            raise ValueError("three")
+        return x
+
+    with pytest.raises(RuntimeError, match="three"):
+        forked_map(boom, [1, 2, 3])
+    with pytest.raises(ValueError, match="three"):  # raised here, children still reaped
+        forked_map(boom, [3, 1, 2])
