@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import repeat
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -90,6 +91,16 @@ def build_clusters(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: S
 _PAIRS_PER_STEP = 1 << 20
 
 
+def _sorted_unique(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_counts=True)`` by one in-place sort: numpy 2's unique hashes
+    first, and in a 1M-paragraph run that took 0.6 s of the 1.35 s of ``_linked_documents``."""
+    keys.sort()
+    if not keys.size:
+        return keys, keys
+    first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return keys[first], np.diff(np.append(first, keys.size))
+
+
 def _linked_documents(doc_of: np.ndarray, ndocs: int, clusters: Sequence[Cluster], config: Config) -> np.ndarray:
     """Story label (smallest document position) per document; ``doc_of``: each paragraph's document position.
 
@@ -102,7 +113,7 @@ def _linked_documents(doc_of: np.ndarray, ndocs: int, clusters: Sequence[Cluster
     members = np.fromiter((i for c in clusters for i in c.members), dtype=np.int64, count=sum(sizes))
     cluster = np.repeat(np.arange(len(clusters), dtype=np.int64), sizes)
     # (cluster, document) memberships, sorted by cluster then document, each once.
-    key = np.unique(cluster * ndocs + doc_of[members])
+    key, _ = _sorted_unique(cluster * ndocs + doc_of[members])
     cl, dc = key // ndocs, key % ndocs
     first = np.flatnonzero(np.concatenate(([True], cl[1:] != cl[:-1]))) if key.size else np.zeros(0, np.int64)
     length = np.diff(np.append(first, key.size))
@@ -123,7 +134,7 @@ def _linked_documents(doc_of: np.ndarray, ndocs: int, clusters: Sequence[Cluster
         if total:
             partner = np.repeat(rows + 1 - (np.cumsum(count) - count), count) + np.arange(total)
             pair = np.repeat(dc[rows], count) * ndocs + dc[partner]
-            pair, shared = np.unique(pair, return_counts=True)
+            pair, shared = _sorted_unique(pair)
             a, b = pair // ndocs, pair % ndocs
             smaller = np.minimum(n_paragraphs[a], n_paragraphs[b])
             ok = (shared >= config.story_min_shared) | (shared >= config.story_min_share * smaller)
@@ -161,20 +172,22 @@ def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs
     single = {d: (d,) for d in doc_ids}
     single.update((s, (s,)) for s in set(doc_sources))
 
+    cluster_get = cluster_of.get
     stories: List[Story] = []
     for label in sorted(members_of):
         docs = [doc_ids[k] for k in members_of[label]]
         if len(docs) == 1:  # most stories: one document, each paragraph its own canonical
             doc = docs[0]
             own = by_doc[doc]
-            keys = [cluster_of.get(i) for i in own]
+            keys = list(map(cluster_get, own))
             named = [k for k in keys if k is not None]
             if len(set(named)) == len(named):  # no cluster twice in the document
                 source = doc_sources[members_of[label][0]]
                 one_doc, one_source = single[doc], single[source]
+                texts = [paragraphs[i].text for i in own]
                 stories.append(Story(id=f"s{len(stories) + 1:06d}", documents=one_doc, sources=one_source,
-                                     paragraphs=tuple(StoryParagraph(paragraphs[i].text, k, one_doc, one_source, doc)
-                                                      for i, k in zip(own, keys))))
+                                     paragraphs=tuple(map(StoryParagraph, texts, keys, repeat(one_doc),
+                                                          repeat(one_source), repeat(doc)))))
                 continue
         rank = {d: r for r, d in enumerate(docs)}
         key = cluster_of.get  # a cluster id, or the paragraph's own index for a lone paragraph
