@@ -290,30 +290,29 @@ def _proc_mb(pids: list[int], name: str, field: str) -> dict[int, float]:
 #: walk the page tables, ~20 ms of CPU for a 1.5 GB process: every 50 ms it took a third
 #: of a core from the run it measured (py-spy, 1M paragraphs).
 PSS_EVERY = 0.25
-#: Seconds between reads of each process's own peak RSS (``VmHWM``: cheap, and exact).
+#: Seconds between reads of the main process's own peak RSS (``VmHWM``: cheap, and exact).
 HWM_EVERY = 0.05
 
 
 def _watch(proc: subprocess.Popen) -> tuple[float, float]:
     """Until ``proc`` ends: the peak of the summed PSS of its process tree (sampled every
-    ``PSS_EVERY`` s; shared pages counted once), and the sum over the processes of each
-    one's peak RSS (an upper bound: shared pages counted in each, peaks at different times)."""
-    pss_peak, hwm, last_pss = 0.0, {}, 0.0
+    ``PSS_EVERY`` s; pages shared by forked processes counted once), and the main
+    process's own peak RSS (exact, kept by the kernel).  A sum of every process's peak
+    RSS would count the pages a forked child shares with its parent once per child."""
+    pss_peak, hwm, last_pss = 0.0, 0.0, 0.0
     while proc.poll() is None:
-        pids = _tree(proc.pid)
-        for p, mb in _proc_mb(pids, "status", "VmHWM:").items():
-            hwm[p] = max(hwm.get(p, 0.0), mb)
+        hwm = max(hwm, _proc_mb([proc.pid], "status", "VmHWM:").get(proc.pid, 0.0))
         now = time.perf_counter()
         if now - last_pss >= PSS_EVERY:
-            pss_peak = max(pss_peak, sum(_proc_mb(pids, "smaps_rollup", "Pss:").values()))
+            pss_peak = max(pss_peak, sum(_proc_mb(_tree(proc.pid), "smaps_rollup", "Pss:").values()))
             last_pss = now
         time.sleep(HWM_EVERY)
-    return pss_peak, sum(hwm.values())
+    return pss_peak, hwm
 
 
 def end_to_end(args) -> list[tuple[int, float, float, float]]:
     """`dedupe run` through the CLI: wall time, peak memory of the whole process tree
-    (``_watch``) and CPU.  Returns ``(paragraphs, seconds, peak PSS MB, summed peak RSS MB)``."""
+    (``_watch``) and CPU.  Returns ``(paragraphs, seconds, peak PSS MB, main peak RSS MB)``."""
     log = subprocess.run(["git", "-C", str(ROOT), "ls-files", "dedupe/pipeline.py", "dedupe/cli.py"],
                          check=False, capture_output=True, text=True).stdout.split()
     if len(log) < 2:
@@ -337,7 +336,7 @@ def end_to_end(args) -> list[tuple[int, float, float, float]]:
             cpu = (usage.ru_utime + usage.ru_stime) - (before.ru_utime + before.ru_stime)
             print(f"end-to-end `dedupe run --workers {args.workers}` {n:>9,} paragraphs: {seconds:7.1f} s, "
                   f"{rate(n, seconds):9,.0f} para/s, peak memory (PSS, all processes) {peak:,.0f} MB "
-                  f"(sum of per-process peak RSS {hwm:,.0f} MB), CPU {cpu:.1f} s (all processes), "
+                  f"(main process peak RSS {hwm:,.0f} MB), CPU {cpu:.1f} s (all processes), "
                   f"exit {proc.returncode}", flush=True)
             out.append((n, seconds, peak, hwm))
     if len(out) >= 2:
