@@ -7,8 +7,8 @@ keys and no platform-dependent formatting, so the same Result gives the same byt
 """
 from __future__ import annotations
 
-import itertools
 import json
+import operator
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 import os
@@ -181,19 +181,28 @@ def _cluster_json(cid: Optional[str]) -> str:
     return f'"{cid}"' if cid.isalnum() and cid.isascii() else _encode_str(cid)
 
 
-def _story_lines(result: Result) -> Iterator[str]:
-    js = _Strings()
-    for story in result.stories:
-        paragraphs = ",".join(
-            f'{{"chosen_from":{js.one(p.chosen_from)},"cluster":{_cluster_json(p.cluster)},'
-            f'"documents":{js.many(p.documents)},"sources":{js.many(p.sources)}}}'
-            for p in story.paragraphs
-        )
-        yield (f'{{"documents":{js.many(story.documents)},"id":{_encode_str(story.id)},"paragraphs":[{paragraphs}],'
-               f'"sources":{js.many(story.sources)},"text":{_encode_str(story.text)}}}')
+def _story_line(story, js: _Strings, text_json: Optional[str] = None) -> str:
+    """A story's JSON line; ``text_json``: its text already encoded, when the caller has it."""
+    parts = []
+    last = head = tail = None
+    for p in story.paragraphs:
+        if last is None or p.documents is not last.documents or p.sources is not last.sources \
+                or p.chosen_from != last.chosen_from:  # a single-document story: once for all its paragraphs
+            head = '{"chosen_from":' + js.one(p.chosen_from) + ',"cluster":'
+            tail = ',"documents":' + js.many(p.documents) + ',"sources":' + js.many(p.sources) + "}"
+            last = p
+        parts.append(head + _cluster_json(p.cluster) + tail)
+    if text_json is None:
+        text_json = _encode_str(story.text)
+    return (f'{{"documents":{js.many(story.documents)},"id":{_encode_str(story.id)},"paragraphs":[{",".join(parts)}],'
+            f'"sources":{js.many(story.sources)},"text":{text_json}}}')
 
 
-def _document_lines(result: Result) -> Iterator[str]:
+def _lines(result: Result) -> Iterator[Tuple[bool, str]]:
+    """``(is_story, line)``: every ``documents.jsonl`` line in order, and every
+    ``stories.jsonl`` line in order, each story's as soon as its first document's line is
+    out.  A story of one document whose text is that document's reuses its encoded text
+    (most stories: it would be encoded twice)."""
     paragraphs = result.paragraphs
     look = _Lookups(result)
     js = _Strings()
@@ -214,6 +223,8 @@ def _document_lines(result: Result) -> Iterator[str]:
                               f',"paragraph":{q.index},"source":{js.one(q.source)}}}')
         return out
 
+    stories = iter(result.stories)
+    story = next(stories, None)
     for cleaned, start, end in look.documents(result):
         doc = cleaned.document
         parts = []
@@ -233,9 +244,26 @@ def _document_lines(result: Result) -> Iterator[str]:
             f'"where":{_encode_str(r.where)}}}'
             for r in cleaned.removals
         )
-        yield (f'{{"id":{js.one(doc.id)},"paragraphs":[{",".join(parts)}],"removed":[{removed}],'
-               f'"source":{js.one(doc.source)},"story":{_null_or_str(look.story_of.get(doc.id))},'
-               f'"text":{_encode_str(cleaned.text)},"title":{_null_or_str(doc.title)},"url":{_null_or_str(doc.url)}}}')
+        text_json = _encode_str(cleaned.text)
+        yield False, (f'{{"id":{js.one(doc.id)},"paragraphs":[{",".join(parts)}],"removed":[{removed}],'
+                      f'"source":{js.one(doc.source)},"story":{_null_or_str(look.story_of.get(doc.id))},'
+                      f'"text":{text_json},"title":{_null_or_str(doc.title)},"url":{_null_or_str(doc.url)}}}')
+        while story is not None and story.documents and story.documents[0] == doc.id:
+            same = (story.documents == (doc.id,) and len(story.paragraphs) == len(cleaned.paragraphs)
+                    and all(map(operator.is_, (p.text for p in story.paragraphs), cleaned.paragraphs)))
+            yield True, _story_line(story, js, text_json if same else None)
+            story = next(stories, None)
+    while story is not None:  # stories not in document order (a Result built by hand)
+        yield True, _story_line(story, js)
+        story = next(stories, None)
+
+
+def _story_lines(result: Result) -> Iterator[str]:
+    return (line for is_story, line in _lines(result) if is_story)
+
+
+def _document_lines(result: Result) -> Iterator[str]:
+    return (line for is_story, line in _lines(result) if not is_story)
 
 
 def report_record(result: Result) -> dict:
@@ -262,25 +290,47 @@ def result_records(result: Result) -> Tuple[List[dict], List[dict], dict]:
 #: Lines joined, encoded and written at a time: few large writes instead of a million small ones.
 _LINES_PER_WRITE = 512
 #: Encoded batches waiting for the writer thread, at most (bounds the memory they hold).
-_WRITES_AHEAD = 4
+_WRITES_AHEAD = 8
 
 
-def _write_lines(path: Path, lines: Iterator[str]) -> None:
-    """Write ``lines`` to ``path``; the file writes run in a thread (they release the GIL)
-    while this one encodes the next batches: at 1M paragraphs ~0.9 GB go to a page cache
-    that takes them at ~300 MB/s on the benchmark machine."""
-    with open(path, "wb") as f, ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedupe-write") as writer:
-        pending: Deque[Future] = deque()
-        while True:
-            batch = list(itertools.islice(lines, _LINES_PER_WRITE))
-            if not batch:
-                break
-            batch.append("")
-            pending.append(writer.submit(f.write, "\n".join(batch).encode("utf-8")))
-            if len(pending) > _WRITES_AHEAD:
-                pending.popleft().result()  # raises the writer's OSError here
-        for done in pending:
-            done.result()
+class _LineFile:
+    """Lines to one open binary file, joined and encoded in batches that ``writer`` (one
+    thread) writes: file writes release the GIL, and at 1M paragraphs ~0.9 GB go to a page
+    cache that took them at ~300 MB/s on the benchmark machine."""
+
+    def __init__(self, f, writer: ThreadPoolExecutor, pending: Deque[Future]):
+        self.f, self.writer, self.pending = f, writer, pending
+        self.batch: List[str] = []
+
+    def add(self, line: str) -> None:
+        self.batch.append(line)
+        if len(self.batch) >= _LINES_PER_WRITE:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        self.batch.append("")
+        self.pending.append(self.writer.submit(self.f.write, "\n".join(self.batch).encode("utf-8")))
+        self.batch = []
+        while len(self.pending) > _WRITES_AHEAD:
+            self.pending.popleft().result()  # raises the writer's OSError here
+
+
+def _write_jsonl(stories_path: Path, documents_path: Path, result: Result) -> None:
+    """``stories.jsonl`` and ``documents.jsonl``, written in one pass over the documents."""
+    pending: Deque[Future] = deque()
+    with open(stories_path, "wb") as fs, open(documents_path, "wb") as fd, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedupe-write") as writer:
+        try:
+            files = {True: _LineFile(fs, writer, pending), False: _LineFile(fd, writer, pending)}
+            for is_story, line in _lines(result):
+                files[is_story].add(line)
+            for lf in files.values():
+                lf.flush()
+        finally:
+            for done in pending:
+                done.result()
 
 
 def write_output(result: Result, out_dir) -> Path:
@@ -297,8 +347,7 @@ def write_output(result: Result, out_dir) -> Path:
             shutil.rmtree(tmp)
         tmp.mkdir()
         with collector_paused():  # the records' objects are many and short-lived: nothing to collect
-            _write_lines(tmp / "stories.jsonl", _story_lines(result))
-            _write_lines(tmp / "documents.jsonl", _document_lines(result))
+            _write_jsonl(tmp / "stories.jsonl", tmp / "documents.jsonl", result)
         with open(tmp / "report.json", "w", encoding="utf-8", newline="\n") as f:
             f.write(json.dumps(report_record(result), ensure_ascii=False, sort_keys=True, indent=2) + "\n")
         if out.exists():
