@@ -10,7 +10,9 @@ passes: the first counts each source's lines (for learned templates), the second
 and fingerprints.  Workers send back compact arrays (shingle sets flat, one band key per
 band), never signatures or per-paragraph objects; chunks come back in input order, and
 each document's output depends on that document alone (plus its source's template), so
-the result never depends on the number of workers.
+the result never depends on the number of workers.  A streamed input (an iterator, as
+the CLI passes) is read into a spool file chunk by chunk while the workers, forked
+before reading, start pass 1 on it (``dedupe.parallel``).
 """
 from __future__ import annotations
 
