@@ -13,6 +13,11 @@ The pipeline (``dedupe.pipeline``) decides what runs where; this module only kno
 * ``submit``: a job to the pool, or run here at once when there is no pool.
 * ``collector_paused``: the cyclic garbage collector off for the length of a run.
 * ``forked_map``: a function over a few large slices of arrays, one forked child each.
+
+Forking a process that runs other threads (a caller's) is what multiprocessing's "fork"
+context does as well: a child runs only this package's code (numpy, pickle) and leaves
+with ``os._exit``.  Where the platform cannot fork, the pool spawns workers and texts
+travel in the jobs; ``forked_map`` runs serially.
 """
 from __future__ import annotations
 
