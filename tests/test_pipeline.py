@@ -71,6 +71,15 @@ def test_streamed_input_goes_through_the_spool_with_the_same_output(monkeypatch)
     assert _records(lean) == expected and {c.document.text for c in lean.documents} == {""}
 
 
+def test_without_text_keeps_every_other_field():
+    from dataclasses import fields, replace
+
+    from dedupe.model import Document
+
+    doc = Document(**{f.name: f"{f.name}-value" for f in fields(Document)})
+    assert pipeline._without_text(doc) == replace(doc, text="")
+
+
 def test_lone_surrogate_in_streamed_input_is_caught_by_the_spool():
     from dedupe.errors import InputError
 
