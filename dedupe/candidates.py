@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .arrays import sorted_unique
 from .config import Config
 from .model import Match
 from .parallel import forked_map
@@ -53,14 +54,6 @@ def _band_keys(band: np.ndarray) -> np.ndarray:
     for col in range(1, band.shape[1]):
         key = key * _U64(_BAND_MULT) + band[:, col].astype(_U64)
     return key
-
-
-def _sorted_unique(keys: np.ndarray) -> np.ndarray:
-    """Sorted distinct values (np.unique hashes first in numpy 2.x: several times slower)."""
-    keys = np.sort(keys)
-    if keys.size:
-        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
-    return keys
 
 
 def _bucket_pairs(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -117,10 +110,10 @@ def candidate_pairs(sigs: np.ndarray, config: Config) -> np.ndarray:
             pending.append(found)
             pending_size += found.size
         if pending_size > _PAIR_FLUSH + done.size:
-            done = _sorted_unique(np.concatenate([done, *pending]))
+            done = sorted_unique(np.concatenate([done, *pending]))
             pending, pending_size = [], 0
     if pending:
-        done = _sorted_unique(np.concatenate([done, *pending]))
+        done = sorted_unique(np.concatenate([done, *pending]))
     log.debug("%d candidate pairs from %d signatures", done.size, sigs.shape[0])
     return np.stack([done >> 32, done & 0xFFFFFFFF], axis=1).astype(np.int64)
 
@@ -175,7 +168,7 @@ def verify(pairs: np.ndarray, hash_sets: Sequence[np.ndarray], config: Config) -
     if pairs.min() < 0 or pairs.max() >= len(hash_sets):
         raise ValueError(f"pair index out of range for {len(hash_sets)} shingle sets")
     lo, hi = np.minimum(pairs[:, 0], pairs[:, 1]), np.maximum(pairs[:, 0], pairs[:, 1])
-    keys = _sorted_unique((lo << 32) | hi)
+    keys = sorted_unique((lo << 32) | hi)
     pairs = np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1)
     values, offsets = _flat_sets(hash_sets)
     ok, jac, con = verify_flat(pairs, values, offsets, config)
@@ -334,7 +327,7 @@ class Matches(Sequence):
     def of(cls, keys: np.ndarray, values, offsets, config: Config, failed: np.ndarray) -> "Matches":
         pairs = _unpack(keys)
         ok, jac, con = verify_flat(pairs, values, offsets, config)
-        return cls(pairs[ok], jac[ok], con[ok], _sorted_unique(np.concatenate([failed, keys[~ok]])))
+        return cls(pairs[ok], jac[ok], con[ok], sorted_unique(np.concatenate([failed, keys[~ok]])))
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -366,7 +359,7 @@ class Matches(Sequence):
     def join(*parts: "Matches") -> "Matches":
         return Matches(np.concatenate([m.pairs for m in parts]).reshape(-1, 2),
                        np.concatenate([m.jaccard for m in parts]), np.concatenate([m.containment for m in parts]),
-                       _sorted_unique(np.concatenate([m.failed for m in parts])))
+                       sorted_unique(np.concatenate([m.failed for m in parts])))
 
 
 def earliest_matches(shared: list[tuple[np.ndarray, np.ndarray]], n: int, values: np.ndarray,
@@ -403,7 +396,7 @@ def earliest_matches(shared: list[tuple[np.ndarray, np.ndarray]], n: int, values
         more.append(_pair_keys(members[at], np.repeat(members[pos], lengths)))
     if not more:
         return tried
-    keys = _without(_sorted_unique(np.concatenate(more)), tried.failed)
+    keys = _without(sorted_unique(np.concatenate(more)), tried.failed)
     rest = Matches.of(keys, values, offsets, config, tried.failed)
     # Keep the smallest verified partner of each retried paragraph.
     order = np.lexsort((rest.pairs[:, 0], rest.pairs[:, 1]))
@@ -418,7 +411,7 @@ def cross_matches(shared: list[tuple[np.ndarray, np.ndarray]], labels: np.ndarra
     """Verified candidate pairs whose ends have different ``labels`` (components so far),
     skipping pairs ``known`` already verified or rejected.  With ``known`` from
     ``earliest_matches``, the components of both equal those of every verified candidate pair."""
-    done = _sorted_unique(np.concatenate([known.failed, _pair_keys(known.pairs[:, 0], known.pairs[:, 1])]))
+    done = sorted_unique(np.concatenate([known.failed, _pair_keys(known.pairs[:, 0], known.pairs[:, 1])]))
     found: list[np.ndarray] = []
     for members, starts in shared:
         if not members.size:
@@ -436,6 +429,6 @@ def cross_matches(shared: list[tuple[np.ndarray, np.ndarray]], labels: np.ndarra
         found.append(keys[labels[a] != labels[b]])
     if not found:
         return Matches(np.zeros((0, 2), np.int64), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
-    keys = _without(_sorted_unique(np.concatenate(found)), done)
+    keys = _without(sorted_unique(np.concatenate(found)), done)
     m = Matches.of(keys, values, offsets, config, np.zeros(0, np.int64))
     return m
