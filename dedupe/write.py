@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import operator
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 import os
 import shutil
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from json.encoder import encode_basestring as _encode_str  # what json.dumps(ensure_ascii=False) uses for str
 from pathlib import Path
 from typing import Deque, Dict, Iterator, List, Optional, Sequence, Tuple
