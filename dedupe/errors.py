@@ -1,7 +1,7 @@
 """Typed errors raised by the library.
 
 The library never exits; the CLI maps each class to a documented exit code
-(see ``dedupe.cli.EXIT_CODES``).
+(see ``dedupe.cli.common.EXIT_CODES``).
 """
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from ..errors import ConfigError
 from ..model import Document
-from ..pipeline import all_matches, clean_documents, collapse
+from ..pipeline import Progress, _no_progress, all_matches, clean_documents, collapse
 from ..read import _jsonl_documents, decode, detect_format, read_bytes
 from .settings import HookSettings
 
@@ -108,12 +108,15 @@ def data_files(settings: HookSettings) -> List[str]:
     return sorted({p for p in found if detect_format(p) and (settings.root / p).is_file()})
 
 
-def load_documents(paths: Iterable[str], settings: HookSettings) -> Tuple[List[Document], Dict[str, DocRef]]:
+def load_documents(paths: Iterable[str], settings: HookSettings,
+                   progress: Progress = _no_progress) -> Tuple[List[Document], Dict[str, DocRef]]:
     """Documents of root-relative paths (ids are unique locations), and where each lives."""
     config = settings.config
     docs: List[Document] = []
     refs: Dict[str, DocRef] = {}
-    for rel in paths:
+    paths = list(paths)
+    for n, rel in enumerate(paths, 1):
+        progress("read", n, len(paths))
         text = decode(read_bytes(settings.root / rel, rel), rel, config)
         fmt = detect_format(rel)
         source = Path(rel).parent.name or settings.root.name
@@ -135,12 +138,13 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}"
 
 
-def find_all(settings: HookSettings, targets: Optional[Iterable[str]] = None) -> List[Finding]:
+def find_all(settings: HookSettings, targets: Optional[Iterable[str]] = None,
+             progress: Progress = _no_progress) -> List[Finding]:
     """Findings for the documents of ``targets`` (root-relative paths; None: every data file), sorted."""
     files = data_files(settings)
     wanted: Set[str] = set(files) if targets is None else set(targets)
-    docs, refs = load_documents(sorted(set(files) | wanted), settings)
-    cleaned = clean_documents(docs, settings.config)
+    docs, refs = load_documents(sorted(set(files) | wanted), settings, progress)
+    cleaned = clean_documents(docs, settings.config, progress)
     paragraphs, _matches, _clusters, stories = collapse(cleaned, settings.config)
     matches = all_matches(paragraphs, settings.config)
     findings: List[Finding] = []
@@ -229,7 +233,8 @@ def baseline_text(findings: Sequence[Finding]) -> str:
     )
 
 
-def check(settings: HookSettings, paths: Optional[Sequence[str]] = None) -> Tuple[List[Finding], List[Finding]]:
+def check(settings: HookSettings, paths: Optional[Sequence[str]] = None,
+          progress: Progress = _no_progress) -> Tuple[List[Finding], List[Finding]]:
     """(open findings, findings the baseline accepts) for ``paths`` (None: every data file).
 
     Paths outside the data folders are ignored, as are files of other formats.
@@ -241,5 +246,5 @@ def check(settings: HookSettings, paths: Optional[Sequence[str]] = None) -> Tupl
         if not targets:
             return [], []
     baseline = read_baseline(settings)
-    found = find_all(settings, targets)
+    found = find_all(settings, targets, progress)
     return [f for f in found if not baseline.accepts(f)], [f for f in found if baseline.accepts(f)]

@@ -14,18 +14,15 @@ from datetime import datetime, timezone
 import click
 
 from ..errors import ConfigError, DedupeError
+from ..index.core import BATCH_DOCUMENTS, Index
+from ..read import read_paths
+from .common import Failure, config_from_options, input_options, progress_for
 
 
-# The group is defined before ``dedupe.cli`` is imported: that module registers it at its
-# end, which then works whichever of the two modules is imported first.
 @click.group()
 def index() -> None:
     """Incremental dedup against a persistent index (SQLite file or redis:// / unix:// URL)."""
 
-
-from ..cli import Failure, _config_from_options, _input_options  # noqa: E402
-from ..read import read_paths  # noqa: E402
-from .core import BATCH_DOCUMENTS, Index  # noqa: E402
 
 #: Settings an index is built with: (option, Config field, type, help).
 _SETTINGS = (
@@ -48,7 +45,7 @@ def _index_options(f):
 
 
 def _open(location, name, opts) -> Index:
-    return Index.open(location, _config_from_options(**opts), name=name)
+    return Index.open(location, config_from_options(**opts), name=name)
 
 
 def _emit(record) -> None:
@@ -58,18 +55,23 @@ def _emit(record) -> None:
 def _add_or_query(store: bool):
     @click.argument("paths", nargs=-1, required=True)
     @_index_options
-    @_input_options
+    @input_options
     @click.option("--batch-size", type=click.IntRange(1), default=BATCH_DOCUMENTS, show_default=True,
                   help="Documents per batch (one transaction each).")
-    def command(paths, location, name, fmt, batch_size, **opts) -> None:
+    @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+    def command(paths, location, name, fmt, batch_size, quiet, **opts) -> None:
+        progress = progress_for(quiet or sys.stdout.isatty())  # the JSON lines own the terminal then
         try:
             with _open(location, name, opts) as idx:
                 docs = read_paths(paths, idx.config, stdin_format=fmt)
                 results = idx.iter_add(docs, batch_size) if store else idx.iter_query(docs, batch_size)
-                for status in results:
+                for n, status in enumerate(results, 1):
                     _emit(status.to_record())
+                    progress("add" if store else "query", n, None)
         except DedupeError as err:
             raise Failure(err) from None
+        finally:
+            progress.close()
 
     command.__doc__ = (
         "Clean PATHS, report each paragraph as new or duplicate, and store them."

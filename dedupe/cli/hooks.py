@@ -1,4 +1,4 @@
-"""``dedupe fix`` and ``dedupe check``: the pre-commit hooks' command lines (registered in ``dedupe.cli``).
+"""``dedupe fix`` and ``dedupe check``: the pre-commit hooks' command lines .
 
 Both read their settings from the repository in the working directory (pre-commit runs
 hooks at the repository root) and act only on files inside the configured data folders.
@@ -10,18 +10,13 @@ from __future__ import annotations
 import click
 
 from ..errors import DedupeError
-from .check import baseline_text, check as run_check, data_files, find_all, require_data_folders
-from .fix import fix_file, write_atomic
-from .settings import load_settings
+from ..hook.check import baseline_text, check as run_check, data_files, find_all, require_data_folders
+from ..hook.fix import fix_file, write_atomic
+from ..hook.settings import load_settings
+from .common import Failure, progress_for
 
 #: Exit code of a fix that changed files or a check with findings.
 PROBLEMS_EXIT = 1
-
-
-def _failure(err: DedupeError) -> click.ClickException:
-    from ..cli import Failure  # at call time: dedupe.cli imports this module to register the commands
-
-    return Failure(err)
 
 
 @click.command()
@@ -45,7 +40,7 @@ def fix(files, dry_run) -> None:
             if result.changed:
                 changed.append((rel, result))
     except DedupeError as err:
-        raise _failure(err) from None
+        raise Failure(err) from None
     verb = "would fix" if dry_run else "fixed"
     for rel, result in changed:
         n = len(result.removals)
@@ -74,9 +69,13 @@ def check(files, write_baseline) -> None:
             write_atomic_new(settings.root / settings.baseline, text.encode("utf-8"))
             click.echo(f"dedupe check: wrote {settings.baseline} accepting {len(findings)} findings", err=True)
             return
-        found, accepted = run_check(settings, list(files) if files else None)
+        progress = progress_for(quiet=False)
+        try:
+            found, accepted = run_check(settings, list(files) if files else None, progress)
+        finally:
+            progress.close()
     except DedupeError as err:
-        raise _failure(err) from None
+        raise Failure(err) from None
     for finding in found:
         click.echo(finding.message)
     if found or accepted:

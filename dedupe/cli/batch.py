@@ -1,0 +1,105 @@
+"""``dedupe run``, ``dedupe clean`` and ``dedupe rules``: the batch job and its one-document view."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import click
+
+from ..clean.cleaner import clean_and_explain
+from ..clean.rules import ALL_RULES
+from ..errors import DedupeError, InputError
+from ..parallel import collector_paused
+from ..pipeline import run as run_pipeline
+from ..read import detect_format, read_paths
+from ..write import write_output
+from .common import Failure, config_from_options, input_options, progress_for
+
+
+def _summary(report, out) -> str:
+    rules = ", ".join(f"{name} {n}" for name, n in report.removals_by_rule) or "none"
+    return (
+        f"dedupe: {report.documents} documents, {report.paragraphs} paragraphs; "
+        f"removed {sum(n for _, n in report.removals_by_rule)} noise lines ({rules}); "
+        f"{report.clusters} near-duplicate clusters ({report.duplicate_paragraphs} duplicate paragraphs); "
+        f"{report.stories} stories; {report.bytes_in:,} bytes in, {report.bytes_out:,} out; "
+        f"{report.seconds:.2f} s" + (f"; wrote {out}" if out else "")
+    )
+
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-o", "--out", required=True, type=click.Path(), help="Output folder (replaced atomically).")
+@input_options
+@click.option("--shingle-size", type=click.IntRange(1), help="Word n-gram size [3].")
+@click.option("--num-perm", type=click.IntRange(1), help="MinHash permutations [128].")
+@click.option("--bands", type=click.IntRange(1), help="LSH bands [32].")
+@click.option("--rows", type=click.IntRange(1), help="LSH rows per band [4].")
+@click.option("--seed", type=int, help="MinHash seed [1].")
+@click.option("--jaccard", "jaccard_threshold", type=click.FloatRange(0, 1, min_open=True),
+              help="Near-duplicate when exact Jaccard of shingle sets reaches this [0.5].")
+@click.option("--containment", "containment_threshold", type=click.FloatRange(0, 1, min_open=True),
+              help="... or when this share of the smaller paragraph is in the larger [0.8].")
+@click.option("--canonical", "canonical_policy", type=click.Choice(["longest", "source-priority"]),
+              help="How a cluster's canonical paragraph is chosen [longest].")
+@click.option("--source-priority", multiple=True, metavar="SOURCE",
+              help="Preferred sources, best first (repeatable; implies --canonical source-priority).")
+@click.option("--story-min-shared", type=click.IntRange(1), help="Shared clusters that make two documents one story [2].")
+@click.option("--story-min-share", type=click.FloatRange(0, 1, min_open=True),
+              help="... or this share of the smaller document's paragraphs [0.5].")
+@click.option("--workers", type=click.IntRange(0), help="Worker processes [0: one per core]; output does not depend on it.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
+def run(paths, out, fmt, quiet, **opts) -> None:
+    """Clean PATHS (files, folders, - for stdin) and write stories, documents and a report to OUT."""
+    if opts.get("source_priority") and not opts.get("canonical_policy"):
+        opts["canonical_policy"] = "source-priority"
+    progress = progress_for(quiet)
+    try:
+        config = replace(config_from_options(**opts), keep_input_text=False)  # the input text is never written
+
+        def read():  # a generator: the pipeline starts its workers before the corpus is in memory
+            for n, doc in enumerate(read_paths(paths, config, stdin_format=fmt), 1):
+                progress("read", n, None)
+                yield doc
+
+        # No cyclic collection between run and write either: it would rescan the run's
+        # millions of objects once (the library pauses it inside each of the two calls).
+        with collector_paused():
+            result = run_pipeline(read(), config, progress=progress)
+            summary = _summary(result.report, write_output(result, out))
+            del result  # freed while the collector is off: nothing left for it to scan
+    except DedupeError as err:
+        progress.close()
+        raise Failure(err) from None
+    progress.close()
+    if not quiet:
+        click.echo(summary, err=True)
+
+
+@click.command()
+@click.argument("path", default="-")
+@input_options
+@click.option("--explain", is_flag=True, help="List every removal (line, rule, reason, text) on stderr.")
+def clean(path, fmt, explain, **opts) -> None:
+    """Print one document's cleaned text (PATH: a .txt or .html file, or - for stdin)."""
+    try:
+        config = config_from_options(**opts)
+        if fmt == "jsonl" or (path != "-" and detect_format(path) == "jsonl"):
+            raise InputError(f"{path}: `dedupe clean` takes one .txt or .html document; use `dedupe run` for JSONL")
+        docs = list(read_paths([path], config, stdin_format=fmt or None))
+        doc = docs[0]
+        text, removals = clean_and_explain(doc.text, config, kind=doc.kind)
+    except DedupeError as err:
+        raise Failure(err) from None
+    if text:
+        click.echo(text)
+    if explain:
+        for r in removals:
+            click.echo(f"{r.where}\t{r.rule}\t{r.reason}\t{r.text}", err=True)
+
+
+@click.command()
+def rules() -> None:
+    """List the cleaning rules with their reasons."""
+    for rule in ALL_RULES:
+        click.echo(f"{rule.name:<20} {rule.reason}")

@@ -1,0 +1,137 @@
+"""Command line: a thin layer over the library (argument parsing, progress, exit codes).
+
+Exit codes (documented in the README):
+
+==== =====================================================
+0    success
+1    internal error (a bug: please report the traceback)
+2    usage error (bad option or argument; click's own code)
+3    input error (unreadable path, malformed JSONL, undecodable bytes)
+4    output error (cannot write the output folder)
+5    configuration error (out-of-range or inconsistent setting)
+6    index settings differ from the ones the index was built with
+7    index unusable (corrupt, other format version, unreachable server)
+==== =====================================================
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import replace
+from typing import Optional
+
+import click
+from tqdm import tqdm
+
+from ..config import Config
+from ..errors import ConfigError, DedupeError, IndexSettingsError, IndexStoreError, InputError, OutputError
+from ..read import FORMATS
+
+EXIT_CODES = {InputError: 3, OutputError: 4, ConfigError: 5, IndexSettingsError: 6, IndexStoreError: 7}
+
+
+def exit_code(err: DedupeError) -> int:
+    for cls, code in EXIT_CODES.items():
+        if isinstance(err, cls):
+            return code
+    return 1
+
+
+class Failure(click.ClickException):
+    """A library error shown as one line on stderr, with its documented exit code."""
+
+    def __init__(self, err: DedupeError):
+        super().__init__(str(err))
+        self.exit_code = exit_code(err)
+
+    def show(self, file=None) -> None:
+        click.echo(f"dedupe: error: {self.format_message()}", err=True)
+
+
+class StageProgress:
+    """One tqdm bar per stage on stderr, shown on a terminal only; a stage whose total is
+    unknown (reading a stream) shows a count and a rate instead of a bar."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.stage: Optional[str] = None
+        self.bar: Optional[tqdm] = None
+        self.done = 0
+
+    def __call__(self, stage: str, done: int, total: Optional[int]) -> None:
+        if not self.enabled:
+            return
+        if stage != self.stage:
+            self.close()
+            self.stage, self.done = stage, 0
+            self.bar = tqdm(total=total, desc=f"{stage:<12}", file=sys.stderr, unit=" items", leave=True,
+                            mininterval=0.2, **_width())
+        if total is not None and self.bar.total != total:
+            self.bar.total = total
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        self.stage = None
+
+
+def _width() -> dict:
+    """Follow the terminal's size; a terminal that reports none (0 x 0: ``script`` without a
+    size, some CI ptys) gets 80 x 24, or tqdm would hide the bar as "below the screen"."""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except (OSError, ValueError):
+        size = os.terminal_size((0, 0))
+    if size.columns > 0 and size.lines > 0:
+        return {"dynamic_ncols": True}
+    return {"ncols": size.columns or 80, "nrows": size.lines or 24}
+
+
+def progress_for(quiet: bool) -> StageProgress:
+    """Progress on stderr when it is a terminal and the user did not ask for quiet."""
+    return StageProgress(enabled=not quiet and sys.stderr.isatty())
+
+
+def config_from_options(**opts) -> Config:
+    values = {k: v for k, v in opts.items() if v is not None and v != ()}
+    try:
+        return replace(Config(), **values)
+    except TypeError as err:  # pragma: no cover - option names are ours
+        raise ConfigError(str(err)) from None
+
+
+def _set_verbosity(ctx: click.Context, param, value: int) -> None:
+    if value:
+        logging.getLogger().setLevel(logging.INFO if value == 1 else logging.DEBUG)
+
+
+#: ``-v`` on every command as well as before it (``dedupe run -v ...``, ``dedupe -v run ...``).
+verbose_option = click.option("-v", "--verbose", count=True, expose_value=False, is_eager=True,
+                              callback=_set_verbosity, help="Log what is done (-vv for debug).")
+
+
+def setup_logging(verbose: int) -> None:
+    logging.basicConfig(level={0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG),
+                        format="dedupe: %(levelname)s: %(message)s", stream=sys.stderr)
+
+
+def input_options(f):
+    f = click.option("--format", "fmt", type=click.Choice(FORMATS), help="Format of stdin (default: sniffed).")(f)
+    f = click.option("--text-field", help="JSONL field holding the text [text].")(f)
+    f = click.option("--id-field", help="JSONL field holding the document id [id].")(f)
+    f = click.option("--source-field", help="JSONL field holding the source/outlet [source].")(f)
+    f = click.option("--url-field", help="JSONL field holding the URL [url].")(f)
+    f = click.option("--title-field", help="JSONL field holding the title [title].")(f)
+    f = click.option("--decode-errors", type=click.Choice(["strict", "replace"]),
+                     help="strict: undecodable UTF-8 is an error (exit 3) [default]; replace: read with U+FFFD and warn.")(f)
+    f = click.option("--disable-rule", "disabled_rules", multiple=True, metavar="NAME",
+                     help="Switch a cleaning rule off (repeatable; see `dedupe rules`).")(f)
+    f = click.option("--no-content-filter", "content_filter", flag_value=False, default=None,
+                     help="Keep lines the content filter would drop (named rules still run).")(f)
+    return f
+
+
