@@ -26,6 +26,14 @@ class Config:
     #: "strict": undecodable UTF-8 is an InputError naming the file.  "replace":
     #: decode with U+FFFD replacement characters and log a warning (documented fallback).
     decode_errors: str = "strict"
+    #: "fail": the first unreadable file or invalid record is an InputError (exit 3).
+    #: "skip": it is skipped, counted in ``report.json`` and listed with its reason in
+    #: ``OUT/errors.jsonl`` (nothing is dropped silently).
+    on_error: str = "fail"
+    #: Largest document (decompressed bytes: a file, a JSONL record's text) read; a larger
+    #: one is an input error (or skipped).  50 MB: ~100x the largest real news page seen,
+    #: yet a gzip bomb or a runaway log file stops here before memory grows.
+    max_document_bytes: int = 50_000_000
 
     # --- clean -------------------------------------------------------------------------
     #: Names of rules (see ``dedupe.clean.rules``) to switch off.
@@ -94,6 +102,10 @@ class Config:
 
         if self.decode_errors not in ("strict", "replace"):
             bad(f"decode_errors must be 'strict' or 'replace', not {self.decode_errors!r}")
+        if self.on_error not in ("fail", "skip"):
+            bad(f"on_error must be 'fail' or 'skip', not {self.on_error!r}")
+        if self.max_document_bytes < 1:
+            bad("max_document_bytes must be at least 1")
         if self.shingle_size < 1:
             bad("shingle_size must be at least 1")
         if self.num_perm < 1:

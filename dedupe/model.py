@@ -27,6 +27,15 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class Skipped:
+    """An input item that was not read, under ``on_error="skip"``: where it was
+    (``path`` or ``path:line``) and why (the message the error would have had)."""
+
+    where: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Removal:
     """One piece of text the cleaner removed, and why.
 
