@@ -1,7 +1,9 @@
 """``dedupe run``, ``dedupe clean`` and ``dedupe rules``: the batch job and its one-document view."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
+from pathlib import Path
 
 import click
 
@@ -10,7 +12,7 @@ from ..clean.rules import ALL_RULES
 from ..errors import DedupeError, InputError
 from ..parallel import collector_paused
 from ..pipeline import run as run_pipeline
-from ..read import detect_format, read_paths
+from ..read import read_paths
 from ..write import write_output
 from .common import Failure, config_from_options, input_options, progress_for
 
@@ -84,9 +86,12 @@ def clean(path, fmt, explain, **opts) -> None:
     """Print one document's cleaned text (PATH: a .txt or .html file, or - for stdin)."""
     try:
         config = config_from_options(**opts)
-        if fmt == "jsonl" or (path != "-" and detect_format(path) == "jsonl"):
-            raise InputError(f"{path}: `dedupe clean` takes one .txt or .html document; use `dedupe run` for JSONL")
-        docs = list(read_paths([path], config, stdin_format=fmt or None))
+        if path != "-" and Path(path).is_dir():
+            raise InputError(f"{path}: is a folder; `dedupe clean` takes one document (use `dedupe run {path} -o OUT`)")
+        docs = list(itertools.islice(read_paths([path], config, stdin_format=fmt or None), 2))
+        if len(docs) != 1:
+            what = "no document" if not docs else "more than one document"
+            raise InputError(f"{path}: holds {what}; `dedupe clean` takes one (use `dedupe run {path} -o OUT` for many)")
         doc = docs[0]
         text, removals = clean_and_explain(doc.text, config, kind=doc.kind)
     except DedupeError as err:
