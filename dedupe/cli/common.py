@@ -19,14 +19,18 @@ import logging
 import os
 import sys
 from dataclasses import replace
-from typing import Optional
+from pathlib import Path
+from typing import Optional, Tuple
 
 import click
 from tqdm import tqdm
 
 from ..config import Config
 from ..errors import ConfigError, DedupeError, IndexSettingsError, IndexStoreError, InputError, OutputError
+from ..hook.settings import load_settings
 from ..read import FORMATS
+
+log = logging.getLogger("dedupe.cli")
 
 EXIT_CODES = {InputError: 3, OutputError: 4, ConfigError: 5, IndexSettingsError: 6, IndexStoreError: 7}
 
@@ -96,10 +100,31 @@ def progress_for(quiet: bool) -> StageProgress:
     return StageProgress(enabled=not quiet and sys.stderr.isatty())
 
 
-def config_from_options(**opts) -> Config:
+def project_config(start: str = ".") -> Tuple[Config, str]:
+    """The repository's ``[tool.dedupe]`` (pyproject.toml) or ``[dedupe]`` (setup.cfg) as a
+    Config, and where it came from: the nearest configuring folder from ``start`` up to the
+    repository root (a folder holding ``.git``), so ``dedupe run``, ``clean`` and ``index``
+    use the settings the pre-commit hooks use.  ``(Config(), "defaults")`` when none does."""
+    here = Path(start).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / "setup.cfg").is_file():
+            settings = load_settings(folder)
+            if settings.origin != "defaults":
+                return settings.config, f"{folder / settings.origin.split()[0]} {settings.origin.split(' ', 1)[1]}"
+        if (folder / ".git").exists():
+            break
+    return Config(), "defaults"
+
+
+def config_from_options(no_config: bool = False, **opts) -> Config:
+    """The run's Config: defaults, then the project's configuration file (unless
+    ``no_config``), then the options given on the command line, each overriding the last."""
     values = {k: v for k, v in opts.items() if v is not None and v != ()}
+    base, origin = (Config(), "defaults") if no_config else project_config()
+    log.info("settings: %s%s", origin,
+             f"; from the command line: {', '.join(sorted(values))}" if values else "")
     try:
-        return replace(Config(), **values)
+        return replace(base, **values)
     except TypeError as err:  # pragma: no cover - option names are ours
         raise ConfigError(str(err)) from None
 
@@ -130,6 +155,8 @@ def input_options(f):
                      help="strict: undecodable UTF-8 is an error (exit 3) [default]; replace: read with U+FFFD and warn.")(f)
     f = click.option("--disable-rule", "disabled_rules", multiple=True, metavar="NAME",
                      help="Switch a cleaning rule off (repeatable; see `dedupe rules`).")(f)
+    f = click.option("--no-config", is_flag=True, default=False,
+                     help="Ignore [tool.dedupe] (pyproject.toml) / [dedupe] (setup.cfg); use defaults and options only.")(f)
     f = click.option("--no-content-filter", "content_filter", flag_value=False, default=None,
                      help="Keep lines the content filter would drop (named rules still run).")(f)
     return f
