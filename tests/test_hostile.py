@@ -48,6 +48,9 @@ def _lay_out(tmp: Path, case: dict) -> None:
         path.write_bytes(_content(spec))
     for name in case.get("folders", []):
         (tmp / name).mkdir(parents=True, exist_ok=True)
+    for name in case.get("fifos", []):
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(tmp / name)
     for link, target in case.get("symlinks", {}).items():
         (tmp / link).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target.replace("{tmp}", str(tmp)), tmp / link)
