@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedupe import clean_and_explain, clean_text, run
+from dedupe.clean.cleaner import text_lines
 from dedupe.clean.learned import learn_templates
 from dedupe.clean.rules import ALL_RULES, RULES_BY_NAME
 from dedupe.config import Config
@@ -108,7 +109,7 @@ def test_learned_template_removed_in_run_with_reason():
 
 
 _line = st.one_of(
-    st.sampled_from(["show image", "Advertisement", "Related Articles", "Share on Facebook", "Photo: AFP",
+    st.sampled_from(["a\x0cb", "line\u2028separator", "x\x85y", "\x1c", "show image", "Advertisement", "Related Articles", "Share on Facebook", "Photo: AFP",
                      "More news: Something happened", "Read more: elsewhere", "FILE PHOTO: a logo", ""]),
     st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=80),
 )
@@ -121,7 +122,7 @@ def test_cleaning_is_idempotent_and_never_adds_text(lines):
     once = clean_text(raw)
     assert clean_text(once) == once
     # Never adds text: every output line is an input line, and no token appears more often.
-    raw_lines = {line.strip() for line in raw.splitlines()}
+    raw_lines = {line.strip() for line in text_lines(raw)}
     assert all(line in raw_lines for line in once.split("\n\n") if line)
     out_tokens, in_tokens = tokens(once), tokens(raw)
     for tok in set(out_tokens):
@@ -163,3 +164,14 @@ def test_site_templates_learned_from_a_multi_page_folder():
     # Outlets with one page learn nothing.
     for cleaned in by_source["tech-ledger"] + by_source["coastal-courier"]:
         assert not [r for r in cleaned.removals if r.rule == "learned-template"]
+
+
+@pytest.mark.parametrize("sep", ["\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\x0b"])
+def test_lines_break_only_at_newline_and_carriage_return(sep):
+    """A noise-line removal never splits or joins other lines at a character splitlines breaks at."""
+    para = f"The mayor said the plan{sep}would be voted on in March, officials said on Monday."
+    raw = f"Mayor backs plan\r\n\r\n{para}\rshow image\n\nThe council meets on Friday."
+    text, removals = clean_and_explain(raw)
+    assert text.split("\n\n") == ["Mayor backs plan", para, "The council meets on Friday."]
+    assert [(r.rule, r.where) for r in removals] == [("show-image", "line 4")]
+    assert text_lines(f"a{sep}b\r\nc\rd\n") == [f"a{sep}b", "c", "d"]

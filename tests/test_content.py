@@ -66,3 +66,21 @@ def test_line_features():
     assert f.prose and f.sentence_end and f.words > 10
     assert not line_features("Home").prose
     assert line_features("Copyright © 2024 Example").chrome == "copyright"
+
+
+def test_list_inside_a_short_article_keeps_the_prose_above_it():
+    """Issue 19.1: the list's short lines split the span and the smaller half above it was dropped."""
+    top = ["The carmaker Vantor will build a battery plant on the old colliery site, it said on Monday.",
+           "The site was chosen over two rivals in the north, the firm said."]
+    bottom = ARTICLE[3:]
+    for items in (["- 1,200 jobs", "- $2.1bn investment", "- Opens 2027"],
+                  ["1,200 jobs", "$2.1bn investment", "Opens 2027"]):
+        page = top + ["Key figures:"] + items + bottom
+        assert kept(page) == page
+        assert kept(MENU + page + FOOTER) == page
+
+
+def test_lead_in_list_needs_text_after_it():
+    """A "Follow us:" block after the article, with no prose after it, is still a link list."""
+    page = ARTICLE + ["Follow us:", "Facebook page", "Instagram feed", "Weekly podcast"]
+    assert kept(page) == ARTICLE

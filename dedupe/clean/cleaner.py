@@ -9,6 +9,7 @@ run to a fixed point and only ever drop whole lines.
 """
 from __future__ import annotations
 
+import re
 from typing import FrozenSet, List, Optional, Sequence, Tuple
 
 from ..config import Config
@@ -31,14 +32,32 @@ _SENTENCE_END = tuple('.!?"\u201d\u2019)\u00bb')
 _MAX_PASSES = 5
 
 
+#: The only line breaks: ``str.splitlines`` also breaks at form feed, \x1c-\x1e, \x85 and
+#: U+2028/U+2029, which scraped text carries inside lines; splitting there would let a
+#: noise-line removal cut or join the lines around it.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def text_lines(text: str) -> List[str]:
+    """The lines of ``text``, split at ``\\n``, ``\\r\\n`` and ``\\r`` only.
+
+    >>> text_lines("a\\x0cb\\r\\nc\\u2028d\\re")
+    ['a\\x0cb', 'c\\u2028d', 'e']
+    """
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()  # a final line break ends the last line, like str.splitlines
+    return lines
+
+
 def split_lines(text: str) -> List[str]:
-    """Non-empty stripped lines, in order."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    """Non-empty stripped lines, in order (see ``text_lines`` for where lines break)."""
+    return [line.strip() for line in text_lines(text) if line.strip()]
 
 
 def numbered_lines(text: str) -> Tuple[List[str], List[int]]:
     """Non-empty stripped lines and their 1-based line numbers in ``text``."""
-    pairs = [(line.strip(), n) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    pairs = [(line.strip(), n) for n, line in enumerate(text_lines(text), 1) if line.strip()]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 

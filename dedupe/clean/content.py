@@ -7,7 +7,7 @@ features alone, in four steps:
 1. *Line class*: ``prose`` (long, or ten words or more ending like a sentence: teaser
    headlines, however wordy, end without a full stop), ``short`` (subheading, caption,
    byline, menu item) or ``chrome`` (copyright, dates alone, counters, pipes).
-2. *Structure*: numbered lists ("1) ...", "2) ...") and tables scraped one cell a line
+2. *Structure*: numbered lists ("1) ...", "2) ..."), bulleted lists ("- 1,200 jobs"), lists after a lead-in ("Key figures:") between text, and tables scraped one cell a line
    (runs of figure cells) are found by their shape; they cost nothing in step 3 and join
    the article when they sit next to it (a recipe, a product list, a standings table).
 3. *Article span*: prose lines are worth their length, other lines cost a little; the
@@ -67,6 +67,13 @@ RUN_TEXT_SHARE = 0.5
 ENUM_MIN_ITEMS = 3  # two numbers in a row can be chance (a date, a score); three counting up are a list
 #: ... each at most this many lines after the previous one.
 ENUM_MAX_GAP = 4  # an item, its link or price line and a caption; further apart the numbers are unrelated
+#: A bulleted list ("- 1,200 jobs", "• Opens 2027") has at least this many consecutive items.
+BULLET_MIN_ITEMS = 2  # one dash line can be a quote or an aside; two in a row are a list an article sets out
+#: A list without bullet marks is set out by a lead-in ending in ":" ("Key figures:") right after
+#: text; its items are the short lines up to the next prose line, at least 2 and at most this many.
+LEAD_IN_MAX_ITEMS = 12  # fact boxes and "What we know:" lists run 3-8 items; a footer menu after "Follow us:" has no prose after it
+#: ... and the lead-in has at most this many words.
+LEAD_IN_MAX_WORDS = 8
 #: A table has at least this many figure cells ("5040", "85%", "-12.99") ...
 TABLE_MIN_FIGURES = 6  # two rows of three figures: a small stock quote or standings table
 #: ... at most this many lines apart (the text cells of a row lie between).
@@ -82,6 +89,8 @@ STRUCTURE_EDGE_GAP = 2
 _INNER_STOP = re.compile(r"([^\W\d_]{2})[.!?…][\"'”’»)\]]*\s*([^\W\d_])")
 #: The number of an enumerated item: "1) ...", "2. ...", "(3) ...", "#4 ..." followed by its text.
 _ENUMERATOR = re.compile(r"(?:\((\d{1,3})\)|(\d{1,3})[.)]|#(\d{1,3}))\s+\S")
+#: A bulleted list item: a bullet mark, a space, then its text.
+_BULLET = re.compile(r"[-*\u2022\u2013\u2014\u00b7\u25aa\u25cf\u25e6\u2023\u2043]\s+\S")
 #: A table cell holding a figure: no letters, at least one digit.
 _FIGURE = re.compile(r"[\W\d_]*\d[\W\d_]*")
 #: A short line like "167 comments" / "Leave a Reply" after the article opens the comments.
@@ -287,6 +296,40 @@ def _numbered_lists(lines: Sequence[str]) -> List[Tuple[int, int]]:
     return out
 
 
+def _bulleted_lists(lines: Sequence[str]) -> List[Tuple[int, int]]:
+    """(start, end) of runs of consecutive bulleted lines ("- 1,200 jobs", "- Opens 2027")."""
+    out: List[Tuple[int, int]] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and _BULLET.match(lines[j].strip()):
+            j += 1
+        if j - i >= BULLET_MIN_ITEMS:
+            out.append((i, j))
+        i = max(j, i + 1)
+    return out
+
+
+def _lead_in_lists(lines: Sequence[str], feats: Sequence[LineFeatures]) -> List[Tuple[int, int]]:
+    """(start, end) of lists set out between text: a lead-in ending in ":" after prose or a
+    line ending like a sentence, then 2+ short lines without page chrome, then prose again (a list inside an
+    article is article; its lines must not split the article span in two)."""
+    out: List[Tuple[int, int]] = []
+    n = len(lines)
+    for i in range(1, n):
+        f = feats[i]
+        if f.prose or f.chrome or f.words > LEAD_IN_MAX_WORDS or not lines[i].rstrip().endswith(":"):
+            continue
+        if feats[i - 1].chrome or not (feats[i - 1].prose or feats[i - 1].sentence_end):
+            continue
+        j = i + 1
+        while j < n and j - i - 1 < LEAD_IN_MAX_ITEMS and not feats[j].prose and feats[j].chrome is None:
+            j += 1
+        if j < n and feats[j].prose and j - i - 1 >= BULLET_MIN_ITEMS:
+            out.append((i, j))
+    return out
+
+
 def _data_figures(cells: Sequence[str]) -> int:
     """Figure cells that are data, not a running count (the 1, 2, 3 ... of a "most read" list)."""
     n, count = 0, None
@@ -325,9 +368,10 @@ def _tables(lines: Sequence[str], feats: Sequence[LineFeatures]) -> List[Tuple[i
 
 
 def _structures(lines: Sequence[str], feats: Sequence[LineFeatures]) -> List[Tuple[int, int]]:
-    """Numbered lists and tables, merged where they overlap, in order."""
+    """Numbered and bulleted lists and tables, merged where they overlap, in order."""
     merged: List[Tuple[int, int]] = []
-    for s, e in sorted(_numbered_lists(lines) + _tables(lines, feats)):
+    for s, e in sorted(_numbered_lists(lines) + _bulleted_lists(lines) + _lead_in_lists(lines, feats)
+                         + _tables(lines, feats)):
         if merged and s <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
         else:
