@@ -175,3 +175,17 @@ def test_lines_break_only_at_newline_and_carriage_return(sep):
     assert text.split("\n\n") == ["Mayor backs plan", para, "The council meets on Friday."]
     assert [(r.rule, r.where) for r in removals] == [("show-image", "line 4")]
     assert text_lines(f"a{sep}b\r\nc\rd\n") == [f"a{sep}b", "c", "d"]
+
+
+@pytest.mark.parametrize("name", ["corvane-jets-grounded", "council-victoria-baths", "halvorsen-ohio-plant",
+                                  "harwick-town-cup-final"])
+def test_masthead_goes_and_headline_kept_once_without_a_learned_template(name):
+    """Issue 19.2: one Daily Herald page alone (no template learned): the masthead goes, the
+    headline is the first paragraph, its second copy goes."""
+    raw = (SAMPLES / "news" / "daily-herald" / f"{name}.txt").read_text(encoding="utf-8")
+    masthead, headline = [line for line in raw.splitlines() if line.strip()][:2]
+    text, removals = clean_and_explain(raw)
+    paras = text.split("\n\n")
+    assert paras[0] == headline and paras.count(headline) == 1
+    assert masthead not in paras
+    assert [r.rule for r in removals if r.text in (masthead, headline)] == ["masthead", "repeated-headline"]

@@ -27,6 +27,9 @@ HEADLINE_LOOKAHEAD = 4
 #: The first line left by the rules is kept as the headline when it has at most this many
 #: words (headlines run 5-20 words; a longer first line is judged like any other).
 HEADLINE_MAX_WORDS = 25
+#: A masthead ("Daily Herald | Local news you can trust") has at most this many words.
+MASTHEAD_MAX_WORDS = 12  # outlet names and taglines run 4-10 words; a headline with a "|" kicker that is repeated stays the headline
+_MASTHEAD_SEP = re.compile(r"\s+[|\-\u2013\u2014\u2022\u00b7]\s+")
 _SENTENCE_END = tuple('.!?"\u201d\u2019)\u00bb')
 #: At most this many passes to the fixed point (each pass only removes lines).
 _MAX_PASSES = 5
@@ -65,6 +68,36 @@ def _is_link_title(line: str) -> bool:
     return len(line.split()) <= LINK_TITLE_MAX_WORDS and not line.endswith(_SENTENCE_END)
 
 
+def _is_masthead(line: str) -> bool:
+    """Shaped like an outlet's name and tagline: short, two or more parts around " | " or " - "."""
+    parts = _MASTHEAD_SEP.split(line)
+    return (len(parts) >= 2 and all(p.strip() for p in parts) and len(line.split()) <= MASTHEAD_MAX_WORDS
+            and not line.endswith(_SENTENCE_END))
+
+
+def _headline(lines: Sequence[str], verdicts: List[Optional[R.Rule]], disabled: Tuple[str, ...]) -> Optional[int]:
+    """Index of the headline, marking its second copy ``repeated-headline`` and a masthead above it.
+
+    The headline is the first line no line rule or template removed ("show image" may precede
+    it), unless that line is not repeated and the next one is: a line followed by its own
+    repeat is the headline, and the short "Name | tagline" line before it is the masthead.
+    """
+    kept = [i for i, v in enumerate(verdicts) if v is None][: HEADLINE_LOOKAHEAD + 2]
+    if not kept or R.REPEATED_HEADLINE.name in disabled:
+        return kept[0] if kept else None
+    keys = [normalize_for_hashing(lines[i]) for i in kept]
+    head = 0
+    if not any(k == keys[0] for k in keys[1:HEADLINE_LOOKAHEAD + 1]) and len(kept) > 2 \
+            and any(k == keys[1] for k in keys[2:]) and _is_masthead(lines[kept[0]]):
+        head = 1
+        if R.MASTHEAD.name not in disabled:
+            verdicts[kept[0]] = R.MASTHEAD
+    for i, k in zip(kept[head + 1: head + 1 + HEADLINE_LOOKAHEAD], keys[head + 1:]):
+        if k == keys[head]:
+            verdicts[i] = R.REPEATED_HEADLINE
+    return kept[head]
+
+
 def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str]) -> List[Optional[R.Rule]]:
     """One pass: the rule removing each line, or None to keep it."""
     disabled = config.disabled_rules
@@ -75,15 +108,7 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str]) -> List
             if verdicts[i] is None and normalize_for_hashing(line) in learned:
                 verdicts[i] = R.LEARNED
 
-    if R.REPEATED_HEADLINE.name not in disabled:
-        # The headline is the first line no line rule or template removed ("show image" or a
-        # masthead may precede it).
-        kept = [i for i, v in enumerate(verdicts) if v is None][: HEADLINE_LOOKAHEAD + 1]
-        if kept:
-            head = normalize_for_hashing(lines[kept[0]])
-            for i in kept[1:]:
-                if normalize_for_hashing(lines[i]) == head:
-                    verdicts[i] = R.REPEATED_HEADLINE
+    headline = _headline(lines, verdicts, disabled)
 
     for heading in R.LINK_LIST_HEADINGS:
         if heading.name in disabled:
@@ -106,12 +131,14 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str]) -> List
 
         kept = [i for i, v in enumerate(verdicts) if v is None]
         reasons = filter_lines([lines[i] for i in kept], config)
-        # The headline (first line left by the rules) is article text, however short, when the
-        # article follows it closely (on a naive scrape the first line is a menu item).
-        body = next((k for k, reason in enumerate(reasons) if reason is None), None)
-        if (kept and len(lines[kept[0]].split()) <= HEADLINE_MAX_WORDS
-                and (body is None or body <= HEADLINE_LOOKAHEAD)):
-            reasons[0] = None
+        # The headline (first line left by the rules, or the line printed twice) is article text,
+        # however short, when the article follows it closely (on a naive scrape the first line
+        # is a menu item).
+        head = kept.index(headline) if headline in kept else 0
+        body = next((k for k, reason in enumerate(reasons) if reason is None and k > head), None)
+        if (kept and len(lines[kept[head]].split()) <= HEADLINE_MAX_WORDS
+                and (body is None or body - head <= HEADLINE_LOOKAHEAD)):
+            reasons[head] = None
         for i, reason in zip(kept, reasons):
             if reason:
                 verdicts[i] = R.Rule(R.CONTENT.name, reason)

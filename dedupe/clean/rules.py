@@ -5,8 +5,8 @@ A line rule removes a whole line whose stripped text ``fullmatch``-es its patter
 the whole line so an article sentence that merely mentions an image, the news,
 sharing or reading is never touched: only lines that are *nothing but* the noise go.
 
-Three rules are predicates over the document, not single lines (``repeated-headline``,
-and the link-list headings ``related-articles`` and ``most-popular``); they are implemented in ``dedupe.clean.cleaner`` and listed here
+Four rules are predicates over the document, not single lines (``repeated-headline``,
+``masthead``, and the link-list headings ``related-articles`` and ``most-popular``); they are implemented in ``dedupe.clean.cleaner`` and listed here
 so ``--explain`` and ``dedupe rules`` can name them.
 """
 from __future__ import annotations
@@ -75,6 +75,7 @@ LINE_RULES: Tuple[Rule, ...] = (
 
 #: Document-level rules (implemented by the cleaner; listed for --explain).
 REPEATED_HEADLINE = Rule("repeated-headline", "headline printed twice at the top: the second copy goes")
+MASTHEAD = Rule("masthead", "outlet name and tagline ('Daily Herald | Local news you can trust') above a headline printed twice")
 RELATED_ARTICLES = Rule(
     "related-articles", "'Related Articles' heading and the list of link titles after it",
     _rx(r"related (?:articles|stories|content|coverage|news|posts|links|reading|topics)|read next|"
@@ -91,7 +92,7 @@ LINK_LIST_HEADINGS = (RELATED_ARTICLES, MOST_POPULAR)
 LEARNED = Rule("learned-template", "line this source repeats on many of its own pages (site template)")
 CONTENT = Rule("low-content", "navigation or page chrome by its features (see dedupe.clean.content)")
 
-ALL_RULES: Tuple[Rule, ...] = LINE_RULES + (REPEATED_HEADLINE,) + LINK_LIST_HEADINGS + (LEARNED, CONTENT)
+ALL_RULES: Tuple[Rule, ...] = LINE_RULES + (REPEATED_HEADLINE, MASTHEAD) + LINK_LIST_HEADINGS + (LEARNED, CONTENT)
 RULES_BY_NAME = {rule.name: rule for rule in ALL_RULES}
 
 
