@@ -138,3 +138,12 @@ def test_closing_statement_after_body_is_kept_prompt_is_not():
             f"<p>Like this story? Share it with a friend!</p></article></body></html>")
     paras = html_to_text(page).split("\n\n")
     assert paras == [PARA[0], PARA[1], "Officials declined to comment."]
+
+
+def test_double_br_splits_paragraphs_single_br_does_not():
+    """Issue 19.3: two or more <br> in a row (whitespace between allowed) end a paragraph."""
+    body = f"{PARA[0]}<br><br>{PARA[1]}<br> \n <br/>\n<br>{PARA[2]}"
+    page = f"<html><body><article><div>{body}</div></article></body></html>"
+    assert html_to_text(page).split("\n\n") == PARA
+    one = f"<html><body><article><p>{PARA[0]}<br>{PARA[1]}</p></article></body></html>"
+    assert html_to_text(one) == f"{PARA[0]} {PARA[1]}"

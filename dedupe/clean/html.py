@@ -133,6 +133,8 @@ _TITLE_SEP = re.compile(r"\s+[|\-\u2013\u2014:\u00bb\u00b7]\s+")
 _SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)\]]\s*$")
 _WS = re.compile(r"[ \t\r\f\v\n\u00a0\u200b]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+#: Stands for a <br> in a block's text buffer (compared by identity).
+_BR = object()
 _SKIP_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
 
 
@@ -214,19 +216,37 @@ def _invisible(tag: Tag) -> bool:
 def _walk(root: Tag) -> List[_Raw]:
     """Flatten the tree into blocks (iterative: some pages nest deeper than the recursion limit)."""
     blocks: List[_Raw] = []
-    buf: List[str] = []
-    buf_link = [0]
+    buf: List[Tuple[object, bool]] = []  # (text, inside a link), or (_BR, False) for a <br>
     path: List[int] = []
     tags: List[str] = []
     hints: List[Tuple[int, int, str]] = []
     next_id = [0]
 
     def flush() -> None:
-        text = _WS.sub(" ", "".join(buf)).strip() if buf else ""
-        if text:
-            blocks.append(_Raw(text, tags[-1] if tags else "", tuple(path), min(buf_link[0], len(text)), tuple(hints)))
+        # Two or more <br> in a row (whitespace between allowed) end a paragraph: the block is
+        # split there; a single <br> is a line break inside the paragraph (a space).
+        parts: List[Tuple[List[str], int]] = [([], 0)]
+        brs = 0
+        for piece, linked in buf:
+            if piece is _BR:
+                brs += 1
+                continue
+            if brs:
+                if not piece.strip():
+                    continue  # whitespace between or after <br>s
+                if brs >= 2 and "".join(parts[-1][0]).strip():
+                    parts.append(([], 0))
+                else:
+                    parts[-1][0].append(" ")
+                brs = 0
+            parts[-1][0].append(piece)
+            if linked:
+                parts[-1] = (parts[-1][0], parts[-1][1] + len(piece.strip()))
+        for pieces, link_chars in parts:
+            text = _WS.sub(" ", "".join(pieces)).strip()
+            if text:
+                blocks.append(_Raw(text, tags[-1] if tags else "", tuple(path), min(link_chars, len(text)), tuple(hints)))
         buf.clear()
-        buf_link[0] = 0
 
     in_link = 0
     stack: List[Tuple[object, int]] = [(root, 0)]  # 0 = enter, 1 = leave, 2 = leave and pop a hint
@@ -234,10 +254,7 @@ def _walk(root: Tag) -> List[_Raw]:
         node, state = stack.pop()
         if isinstance(node, NavigableString):
             if not isinstance(node, _SKIP_STRINGS):
-                s = str(node)
-                buf.append(s)
-                if in_link:
-                    buf_link[0] += len(s.strip())
+                buf.append((str(node), bool(in_link)))
             continue
         if not isinstance(node, Tag):
             continue
@@ -256,7 +273,7 @@ def _walk(root: Tag) -> List[_Raw]:
         if name in INVISIBLE_TAGS or _invisible(node):
             continue
         if name == "br":
-            buf.append("\n")
+            buf.append((_BR, False))
             continue
         reason = STRUCTURAL_TAGS.get(name) or _hint_for(node)
         if name in ("html", "body", "main", "article"):
