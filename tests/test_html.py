@@ -65,7 +65,8 @@ def test_every_dropped_block_has_a_reason():
     dropped = [b for b in blocks if not b.kept]
     assert dropped and all(b.reason for b in dropped)
     by_text = {b.text: b.reason for b in blocks}
-    assert by_text["I think this is a complete waste of money and nobody asked for it, honestly what a joke this council is."] in ("outside the article container", "reader comments (class/id word 'comments')")
+    assert by_text["I think this is a complete waste of money and nobody asked for it, honestly what a joke this council is."] in (
+        "outside the article container: reader comments (class/id word 'comments')", "reader comments (class/id word 'comments')")
     assert by_text["Council expands bus network"]  # headline: outside the body or "headline (<h1>)"
 
 
@@ -147,3 +148,90 @@ def test_double_br_splits_paragraphs_single_br_does_not():
     assert html_to_text(page).split("\n\n") == PARA
     one = f"<html><body><article><p>{PARA[0]}<br>{PARA[1]}</p></article></body></html>"
     assert html_to_text(one) == f"{PARA[0]} {PARA[1]}"
+
+
+# --- issue 19.3: page metadata and the HTML stage's removals --------------------------------
+
+from dedupe.clean.cleaner import clean_and_explain, clean_document  # noqa: E402
+from dedupe.clean.html import html_page, html_rule  # noqa: E402
+from dedupe.clean.rules import RULES_BY_NAME  # noqa: E402
+from dedupe.config import Config  # noqa: E402
+from dedupe.model import Document  # noqa: E402
+
+BODY = "<body><article>" + "".join(f"<p>{p}</p>" for p in PARA) + "</article></body>"
+
+
+def _head(*tags: str) -> str:
+    return "<html><head>" + "".join(tags) + "</head>" + BODY + "</html>"
+
+
+@pytest.mark.parametrize("head,title", [
+    (['<meta property="og:title" content="Council expands bus network">', "<title>Buses | Daily Example</title>"],
+     "Council expands bus network"),
+    (["<title>Council expands bus network | Daily Example</title>"], "Council expands bus network"),
+    (['<meta property="og:site_name" content="Daily Example">', "<title>Council expands bus network - Daily Example</title>"],
+     "Council expands bus network"),
+    # " - " is common inside headlines: without og:site_name it is not taken for a site suffix
+    (["<title>Council expands bus network - and cuts fares</title>"], "Council expands bus network - and cuts fares"),
+    # a long last " | " part is part of the headline
+    (["<title>Budget 2024 | What the new tax rules mean for you</title>"], "Budget 2024 | What the new tax rules mean for you"),
+    ([], None),
+])
+def test_page_title(head, title):
+    assert html_page(_head(*head)).title == title
+
+
+@pytest.mark.parametrize("head,url", [
+    (['<link rel="canonical" href="https://example.com/bus">', '<meta property="og:url" content="https://example.com/og">'],
+     "https://example.com/bus"),
+    (['<meta property="og:url" content="https://example.com/og">'], "https://example.com/og"),
+    (['<link rel="canonical" href="/bus">'], None),  # relative: cannot stand alone
+    ([], None),
+])
+def test_page_url(head, url):
+    assert html_page(_head(*head)).url == url
+
+
+def test_clean_document_fills_title_and_url_but_keeps_given_ones_and_source():
+    page = _head("<title>Council expands bus network | Daily Example</title>",
+                 '<link rel="canonical" href="https://example.com/bus">')
+    cleaned = clean_document(Document(id="a", source="folder-name", text=page, kind="html"), Config())
+    doc = cleaned.document
+    assert (doc.title, doc.url, doc.source) == ("Council expands bus network", "https://example.com/bus", "folder-name")
+    assert cleaned.paragraphs == tuple(PARA)
+    given_doc = Document(id="a", source="s", text=page, kind="html", title="Given", url="https://given.example/x")
+    doc = clean_document(given_doc, Config()).document
+    assert (doc.title, doc.url) == ("Given", "https://given.example/x")
+
+
+def test_html_removals_are_listed_with_rule_and_reason():
+    page = PAGE.replace("<body>", "<body><script>window.track = 1;</script>")
+    text, removals = clean_and_explain(page, kind="html")
+    assert text.split("\n\n") == [PARA[0], PARA[1], "What happens next", PARA[2]]
+    rules = {r.rule for r in removals}
+    assert {"html-script", "html-nav", "html-aside", "html-footer", "html-comments", "html-hidden", "html-ad"} <= rules
+    for r in removals:
+        assert r.rule in RULES_BY_NAME and r.reason and r.where.startswith("html block ")
+        assert len(r.text) <= 80
+    assert any(r.rule == "html-nav" and r.text == "Home" for r in removals)
+    assert not any(p in r.text for r in removals for p in PARA)  # kept text is never reported as removed
+
+
+def test_html_rule_names():
+    assert html_rule("outside the article container: navigation (<nav>)") == "html-nav"
+    assert html_rule("outside the article container") == "html-outside-article"
+    assert html_rule("link list: 90% of the text is links") == "html-link-list"
+    assert html_rule("something new") == "html-other"
+
+
+def test_cli_clean_explain_lists_html_removals(tmp_path):
+    from click.testing import CliRunner
+
+    from dedupe.cli import main
+
+    path = tmp_path / "page.html"
+    path.write_text(PAGE, encoding="utf-8")
+    result = CliRunner().invoke(main, ["clean", "--explain", str(path)])
+    assert result.exit_code == 0, result.output
+    assert PARA[0] in result.stdout
+    assert "\thtml-nav\t" in result.stderr and "\thtml-aside\t" in result.stderr

@@ -10,6 +10,7 @@ run to a fixed point and only ever drop whole lines.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import FrozenSet, List, Optional, Sequence, Tuple
 
 from ..config import Config
@@ -181,10 +182,26 @@ def extract(document: Document) -> str:
 
 def clean_document(document: Document, config: Config, learned: FrozenSet[str] = frozenset(),
                    learned_note: str = "", text: Optional[str] = None) -> CleanedDocument:
-    """Clean one document; ``text`` is its already extracted text, when the caller has it."""
+    """Clean one document; ``text`` is its already extracted text, when the caller has it.
+
+    An HTML page cleaned from its markup (``text`` None) also reports what the HTML stage
+    dropped (``html-*`` removals, ``where`` = ``html block N``, before the line removals) and
+    takes its title and URL from the page (og:title or <title>; canonical link or og:url)
+    where the document has none.  ``source`` stays as the reader set it (folder, record or
+    option), never the URL's host: sources name outlets the way the user's data does.
+    """
+    html_removals: Tuple[Removal, ...] = ()
+    if text is None and document.kind == "html":
+        from .html import html_page
+
+        page = html_page(document.text)
+        text, html_removals = page.text, page.removals()
+        if (document.title is None and page.title) or (document.url is None and page.url):
+            document = replace(document, title=document.title if document.title is not None else page.title,
+                               url=document.url if document.url is not None else page.url)
     lines, numbers = numbered_lines(extract(document) if text is None else text)
     kept, removals = clean_lines(lines, config, learned, learned_note, numbers)
-    return CleanedDocument(document=document, paragraphs=tuple(kept), removals=tuple(removals))
+    return CleanedDocument(document=document, paragraphs=tuple(kept), removals=html_removals + tuple(removals))
 
 
 def clean_and_explain(raw: str, config: Optional[Config] = None, kind: str = "text") -> Tuple[str, Tuple[Removal, ...]]:

@@ -33,6 +33,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
+from ..model import Removal
 from . import stopwords
 from .content import reads_as_sentence
 from .stopwords import stopword_density
@@ -58,6 +59,9 @@ INVISIBLE_TAGS = frozenset(
     "script style noscript template svg head iframe object embed canvas button select "
     "input textarea option datalist map video audio source track picture img".split()
 )
+
+#: Invisible subtrees that hold code or fallback text, reported as ``html-script`` removals.
+SCRIPT_TAGS = frozenset("script style noscript template".split())
 
 #: Page furniture by HTML5 semantics: boilerplate unless the container itself is one.
 STRUCTURAL_TAGS: Dict[str, str] = {
@@ -135,6 +139,7 @@ _WS = re.compile(r"[ \t\r\f\v\n\u00a0\u200b]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 #: Stands for a <br> in a block's text buffer (compared by identity).
 _BR = object()
+_OUTSIDE = "outside the article container"
 _SKIP_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
 
 
@@ -213,8 +218,11 @@ def _invisible(tag: Tag) -> bool:
     return isinstance(style, str) and bool(_HIDDEN_STYLE.search(style))
 
 
-def _walk(root: Tag) -> List[_Raw]:
-    """Flatten the tree into blocks (iterative: some pages nest deeper than the recursion limit)."""
+def _walk(root: Tag, skipped: Optional[List[Tuple[int, str, str, str]]] = None) -> List[_Raw]:
+    """Flatten the tree into blocks (iterative: some pages nest deeper than the recursion limit).
+
+    ``skipped`` collects the invisible subtrees that hold text, as (blocks before it, tag,
+    text, "script" or "hidden"), for the removal report."""
     blocks: List[_Raw] = []
     buf: List[Tuple[object, bool]] = []  # (text, inside a link), or (_BR, False) for a <br>
     path: List[int] = []
@@ -271,6 +279,10 @@ def _walk(root: Tag) -> List[_Raw]:
                 hints.pop()
             continue
         if name in INVISIBLE_TAGS or _invisible(node):
+            if skipped is not None and (name in SCRIPT_TAGS or (name not in INVISIBLE_TAGS and _invisible(node))):
+                text = _WS.sub(" ", node.get_text(" ")).strip()
+                if text:
+                    skipped.append((len(blocks), name, text, "script" if name in SCRIPT_TAGS else "hidden"))
             continue
         if name == "br":
             buf.append((_BR, False))
@@ -397,7 +409,8 @@ def _judge(blocks: List[_Raw], titles: Sequence[str] = ()) -> List[Optional[str]
     reasons: List[Optional[str]] = []
     for b, inside in zip(blocks, in_container):
         if not inside:
-            reasons.append("outside the article container")
+            # named after the innermost hint around it (<nav>, class "share" ...) when it has one
+            reasons.append(_OUTSIDE + (": " + b.hints[-1][2] if b.hints else ""))
             continue
         cdepth = b.path.index(container)
         inner = [r for d, _, r in b.hints if d > cdepth]
@@ -442,23 +455,163 @@ def _context(blocks: Sequence[_Raw], reasons: List[Optional[str]]) -> List[Optio
 # API
 
 
-def html_to_blocks(html: str) -> Tuple[Block, ...]:
-    """Every text block of the page in reading order, each with its verdict."""
+@dataclass(frozen=True)
+class Page:
+    """What the HTML stage makes of a page: its blocks with verdicts, the invisible subtrees
+    that held text (``(blocks before it, tag, text, "script" | "hidden")``) and the page's
+    own title and URL (see ``page_title`` and ``page_url``; None when it has none)."""
+
+    blocks: Tuple[Block, ...] = ()
+    skipped: Tuple[Tuple[int, str, str, str], ...] = ()
+    title: Optional[str] = None
+    url: Optional[str] = None
+
+    @property
+    def text(self) -> str:
+        """The kept blocks separated by blank lines."""
+        return "\n\n".join(b.text for b in self.blocks if b.kept)
+
+    def removals(self) -> Tuple[Removal, ...]:
+        """One ``Removal`` per dropped block and per invisible subtree with text, in page order
+        (``where`` is ``html block N``; text cut to ``REMOVAL_TEXT_CHARS``)."""
+        out: List[Tuple[int, int, Removal]] = []
+        for at, tag, text, kind in self.skipped:
+            rule, reason = (("html-script", f"<{tag}>: code or fallback text, never rendered") if kind == "script"
+                            else ("html-hidden", f"<{tag}> hidden (hidden, aria-hidden or display:none)"))
+            out.append((at, 0, Removal(rule, _cut(text), f"html block {at}", reason)))
+        for b in self.blocks:
+            if not b.kept:
+                out.append((b.index, 1, Removal(html_rule(b.reason), _cut(b.text), f"html block {b.index}", b.reason)))
+        return tuple(r for _, _, r in sorted(out, key=lambda t: (t[0], t[1])))
+
+
+#: Removal text is cut to this many characters (the report names the block; it need not copy it).
+REMOVAL_TEXT_CHARS = 80
+
+#: Rule name of an HTML-stage removal, by the start of its reason (first match wins).
+HTML_REMOVAL_RULES: Tuple[Tuple[str, str], ...] = (
+    ("navigation (", "html-nav"), ("menu (", "html-nav"), ("site navigation", "html-nav"),
+    ("page or article header", "html-header"), ("headline area", "html-header"),
+    ("page or article footer", "html-footer"),
+    ("side content", "html-aside"),
+    ("dialog", "html-dialog"),
+    ("figure", "html-figure"), ("caption", "html-figure"), ("media / caption", "html-figure"),
+    ("form", "html-form"),
+    ("reader comments", "html-comments"),
+    ("share buttons", "html-share"),
+    ("links to other articles", "html-related"),
+    ("promotion", "html-promo"),
+    ("advertisement", "html-ad"),
+    ("page furniture", "html-furniture"),
+    ("article metadata", "html-meta"),
+    ("hidden helper text", "html-hidden"),
+    ("outside the article container", "html-outside-article"),
+    ("headline (", "html-headline"),
+    ("link list", "html-link-list"),
+    ("short text", "html-edge-text"),
+)
+
+
+def html_rule(reason: Optional[str]) -> str:
+    """The rule name of a dropped block's reason (``html-other`` for a reason not in the table).
+
+    A block outside the container is named after the hint around it ("outside the article
+    container: navigation (<nav>)" is ``html-nav``), else ``html-outside-article``.
+    """
+    if reason and reason.startswith(_OUTSIDE + ": "):
+        rule = html_rule(reason[len(_OUTSIDE) + 2:])
+        return rule if rule != "html-other" else "html-outside-article"
+    for prefix, rule in HTML_REMOVAL_RULES:
+        if reason and reason.startswith(prefix):
+            return rule
+    return "html-other"
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= REMOVAL_TEXT_CHARS else text[: REMOVAL_TEXT_CHARS - 1].rstrip() + "\u2026"
+
+
+def _meta(soup: BeautifulSoup, key: str) -> Optional[str]:
+    """The stripped content of the first ``<meta property|name=key>`` that has one."""
+    for meta in soup.find_all("meta"):
+        if key in (meta.get("property"), meta.get("name")):
+            content = meta.get("content")
+            if isinstance(content, str) and content.strip():
+                return _WS.sub(" ", content).strip()
+    return None
+
+
+#: The separator before a site name at the end of a <title>.
+_SITE_SUFFIX_SEP = re.compile(r"\s+[|\-\u2013\u2014\u00b7\u00bb:]\s+")
+#: A " | " suffix this short is a site name even without og:site_name ("... | Daily Example").
+SITE_SUFFIX_MAX_WORDS = 4  # outlet names run 1-4 words; a " | " part of a headline is rarely that short and last
+
+
+def page_title(soup: BeautifulSoup) -> Optional[str]:
+    """The page's headline: og:title, else <title> without a trailing site name.
+
+    The suffix goes when it follows " | ", " - ", " – " or " — " and equals og:site_name, or,
+    without og:site_name, when it follows " | " and has at most ``SITE_SUFFIX_MAX_WORDS`` words
+    (" - " is common inside headlines, so it is only trusted with og:site_name).
+    """
+    og = _meta(soup, "og:title")
+    if og:
+        return og
+    raw = soup.title.get_text() if soup.title else ""
+    title = _WS.sub(" ", raw).strip()
+    if not title:
+        return None
+    site = _meta(soup, "og:site_name")
+    parts = _SITE_SUFFIX_SEP.split(title)
+    seps = _SITE_SUFFIX_SEP.findall(title)
+    if len(parts) >= 2:
+        last, head = parts[-1], title[: len(title) - len(parts[-1]) - len(seps[-1])].strip()
+        if site and last.casefold() == site.casefold():
+            return head or title
+        if not site and seps[-1].strip() == "|" and len(last.split()) <= SITE_SUFFIX_MAX_WORDS and head:
+            return head
+    return title
+
+
+def page_url(soup: BeautifulSoup) -> Optional[str]:
+    """The page's own absolute URL: <link rel=canonical>, else og:url (http or https only)."""
+    for link in soup.find_all("link"):
+        rel = link.get("rel") or ()
+        rels = rel.split() if isinstance(rel, str) else rel
+        href = link.get("href")
+        if "canonical" in [r.lower() for r in rels] and isinstance(href, str) and _ABSOLUTE.match(href.strip()):
+            return href.strip()
+    og = _meta(soup, "og:url")
+    return og if og and _ABSOLUTE.match(og) else None
+
+
+_ABSOLUTE = re.compile(r"https?://\S+$", re.I)
+
+
+def html_page(html: str) -> Page:
+    """The page parsed once: blocks with verdicts, invisible text, title and URL."""
     if not html or not html.strip():
-        return ()
+        return Page()
     soup = BeautifulSoup(html, "lxml")
     root = soup.body or soup
-    raw = _walk(root)
+    skipped: List[Tuple[int, str, str, str]] = []
+    raw = _walk(root, skipped)
+    title, url = page_title(soup), page_url(soup)
     if not raw:
-        return ()
+        return Page((), tuple(skipped), title, url)
     reasons = _judge(raw, _page_titles(soup))
     out = tuple(
         Block(i, b.text, b.tag, round(b.ld, 3), r) for i, (b, r) in enumerate(zip(raw, reasons))
     )
-    log.debug("html_to_blocks: %d blocks, %d kept", len(out), sum(b.kept for b in out))
-    return out
+    log.debug("html_page: %d blocks, %d kept", len(out), sum(b.kept for b in out))
+    return Page(out, tuple(skipped), title, url)
+
+
+def html_to_blocks(html: str) -> Tuple[Block, ...]:
+    """Every text block of the page in reading order, each with its verdict."""
+    return html_page(html).blocks
 
 
 def html_to_text(html: str) -> str:
     """The main article text of an HTML page: kept blocks separated by blank lines."""
-    return "\n\n".join(b.text for b in html_to_blocks(html) if b.kept)
+    return html_page(html).text

@@ -92,7 +92,33 @@ LINK_LIST_HEADINGS = (RELATED_ARTICLES, MOST_POPULAR)
 LEARNED = Rule("learned-template", "line this source repeats on many of its own pages (site template)")
 CONTENT = Rule("low-content", "navigation or page chrome by its features (see dedupe.clean.content)")
 
-ALL_RULES: Tuple[Rule, ...] = LINE_RULES + (REPEATED_HEADLINE, MASTHEAD) + LINK_LIST_HEADINGS + (LEARNED, CONTENT)
+#: What the HTML stage drops, by block (``dedupe.clean.html.HTML_REMOVAL_RULES`` maps each block's
+#: reason to one of these names; the removal's own reason says which element or hint it was).
+HTML_RULES: Tuple[Rule, ...] = tuple(Rule(name, "HTML stage: " + reason) for name, reason in (
+    ("html-script", "script, style, noscript or template content, never rendered"),
+    ("html-hidden", "hidden element (hidden, aria-hidden, display:none, screen-reader-only text)"),
+    ("html-nav", "navigation or menu (<nav>, <menu>, class 'nav'/'menu'/'breadcrumb')"),
+    ("html-header", "page header (<header>, class 'header')"),
+    ("html-footer", "page footer (<footer>)"),
+    ("html-aside", "side content (<aside>)"),
+    ("html-dialog", "dialog (<dialog>)"),
+    ("html-figure", "figure, caption or media block"),
+    ("html-form", "form or form label"),
+    ("html-comments", "reader comments"),
+    ("html-share", "share buttons / social links"),
+    ("html-related", "links to other articles (related, recommended, most read)"),
+    ("html-promo", "promotion / newsletter / subscription prompt"),
+    ("html-ad", "advertisement"),
+    ("html-furniture", "page furniture (sidebar, banner, cookie notice, widget)"),
+    ("html-meta", "article metadata (byline, date, tags) at the edge of the article"),
+    ("html-outside-article", "outside the element that holds the article"),
+    ("html-headline", "the headline (<h1>, or a block repeating the page title): it is the document's title"),
+    ("html-link-list", "block made mostly of links"),
+    ("html-edge-text", "short text before or after the article body (byline, date, label)"),
+    ("html-other", "dropped by the HTML stage for another reason (see the removal's reason)"),
+))
+
+ALL_RULES: Tuple[Rule, ...] = LINE_RULES + (REPEATED_HEADLINE, MASTHEAD) + LINK_LIST_HEADINGS + (LEARNED, CONTENT) + HTML_RULES
 RULES_BY_NAME = {rule.name: rule for rule in ALL_RULES}
 
 
