@@ -30,7 +30,7 @@ import numpy as np
 
 from . import candidates, fingerprint
 from .canonical import build_clusters, build_stories
-from .clean.cleaner import clean_document, extract, split_lines
+from .clean.cleaner import clean_document, extract_page, split_lines, with_page_metadata
 from .clean.learned import learn_template_keys, page_keys, template_lines
 from .cluster import connected_components
 from .config import Config
@@ -117,14 +117,16 @@ def _pooled(pool: Optional[ProcessPoolExecutor], batches: Iterable[_Batch]) -> T
 
 def _page_job(args) -> List[Tuple[Optional[str], Optional[Tuple[int, FrozenSet[int]]], int]]:
     """Per document: its extracted text when it was HTML (else None), its page keys (when
-    its source may learn a template) and its size in UTF-8 bytes."""
+    its source may learn a template), its size in UTF-8 bytes and, for HTML, the page's
+    (title, url)."""
     fd, docs, learn = args
     out = []
     for source, kind, item in docs:
         raw, size = read_text(fd, item)
-        text = extract(Document(id="", source=source, text=raw, kind=kind))
+        text, meta = extract_page(Document(id="", source=source, text=raw, kind=kind))
         lines = split_lines(text) if learn is None or source in learn else []
-        out.append((text if kind == "html" else None, page_keys(lines) if lines else None, size))
+        html = kind == "html"
+        out.append((text if html else None, page_keys(lines) if lines else None, size, meta if html else None))
     return out
 
 
@@ -181,18 +183,20 @@ def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optio
     """Pass 1 over the batches (submitted as they come): the batches with each HTML page's
     text replaced by its extraction (spooled, with a spool), every document's size, and
     ``{source: (template line keys, pages)}``.  ``learn``: the sources that may learn a
-    template (None: any)."""
+    template (None: any); and ``{document number: (title, url)}`` of the HTML pages."""
     fd = spool.fd if spool is not None else None
     submitted = [(batch, submit(pool, _page_job, (fd, batch[2], learn))) for batch in batches]
     total = submitted[-1][0][1] if submitted else 0  # everything is read by now
     out: List[_Batch] = []
     sizes: List[int] = []
     pages = []
+    metas: Dict[int, Tuple[Optional[str], Optional[str]]] = {}
     for (a, b, items), future in submitted:
         result = future.result()
         texts: List[Tuple[str, str, Text]] = []
-        for (source, kind, item), (text, keys, size) in zip(items, result):
+        for n, ((source, kind, item), (text, keys, size, meta)) in enumerate(zip(items, result), a):
             if text is not None:  # an HTML page: pass 2 cleans its extraction
+                metas[n] = meta
                 item = spool.add(text) if spool is not None else text
             texts.append((source, kind, item))
             if keys is not None:
@@ -205,7 +209,7 @@ def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optio
     learned = learn_template_keys(pages, config)
     for source, (lines, n) in learned.items():
         log.info("source %s: %d template lines learned from %d pages", source, len(lines), n)
-    return out, sizes, learned
+    return out, sizes, learned, metas
 
 
 def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
@@ -242,8 +246,9 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
         fd = spool.fd if spool is not None else None
         sizes: Optional[List[int]] = None
         learned: Dict[str, Tuple[FrozenSet[int], int]] = {}
+        metas: Dict[int, Tuple[Optional[str], Optional[str]]] = {}  # HTML pages' own (title, url)
         if first_pass:
-            batches, sizes, learned = _learn(pool, batches, spool, learn, config, progress)
+            batches, sizes, learned, metas = _learn(pool, batches, spool, learn, config, progress)
             log.info("read and learn: %d documents in %.1f s", len(docs), time.perf_counter() - started)
         jobs = [
             (a, b, submit(pool, _clean_job, (fd, [(source, text) for source, _, text in items],
@@ -261,7 +266,7 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
             docs_out, fp = future.result()
             jobs[k] = None  # its result is taken: let it go
             for n, (removals, parts, size) in enumerate(docs_out, a):
-                doc = docs[n]
+                doc = docs[n] if n not in metas else with_page_metadata(docs[n], *metas[n])
                 bytes_in += size if sizes is None else sizes[n]
                 cleaned.append(CleanedDocument(document=doc, paragraphs=parts,
                                                removals=tuple(Removal(*r) for r in removals)))

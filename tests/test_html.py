@@ -235,3 +235,19 @@ def test_cli_clean_explain_lists_html_removals(tmp_path):
     assert result.exit_code == 0, result.output
     assert PARA[0] in result.stdout
     assert "\thtml-nav\t" in result.stderr and "\thtml-aside\t" in result.stderr
+
+
+def test_run_fills_html_title_and_url():
+    """`dedupe run` (the pipeline's two passes) gives HTML documents their page's title and URL."""
+    from dedupe import run
+
+    page = _head("<title>Council expands bus network | Daily Example</title>",
+                 '<meta property="og:url" content="https://example.com/bus">')
+    docs = [Document(id="h", source="folder", text=page, kind="html"),
+            Document(id="g", source="folder", text=page, kind="html", title="Given"),
+            Document(id="t", source="folder", text="Headline\n\n" + PARA[0])]
+    by_id = {c.document.id: c.document for c in run(docs).documents}
+    assert (by_id["h"].title, by_id["h"].url, by_id["h"].source) == (
+        "Council expands bus network", "https://example.com/bus", "folder")
+    assert (by_id["g"].title, by_id["g"].url) == ("Given", "https://example.com/bus")
+    assert (by_id["t"].title, by_id["t"].url) == (None, None)

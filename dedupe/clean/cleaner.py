@@ -171,6 +171,24 @@ def clean_lines(
     return current, removals
 
 
+def extract_page(document: Document) -> Tuple[str, Tuple[Optional[str], Optional[str]]]:
+    """The document's text and its page's ``(title, url)`` (``(None, None)`` for text)."""
+    if document.kind == "html":
+        from .html import html_page
+
+        page = html_page(document.text)
+        return page.text, (page.title, page.url)
+    return document.text, (None, None)
+
+
+def with_page_metadata(document: Document, title: Optional[str], url: Optional[str]) -> Document:
+    """``document`` with the page's title and URL where it has none (its source is never changed)."""
+    if (document.title is None and title) or (document.url is None and url):
+        return replace(document, title=document.title if document.title is not None else title,
+                       url=document.url if document.url is not None else url)
+    return document
+
+
 def extract(document: Document) -> str:
     """The document's text; HTML pages go through the HTML stage first."""
     if document.kind == "html":
@@ -196,9 +214,7 @@ def clean_document(document: Document, config: Config, learned: FrozenSet[str] =
 
         page = html_page(document.text)
         text, html_removals = page.text, page.removals()
-        if (document.title is None and page.title) or (document.url is None and page.url):
-            document = replace(document, title=document.title if document.title is not None else page.title,
-                               url=document.url if document.url is not None else page.url)
+        document = with_page_metadata(document, page.title, page.url)
     lines, numbers = numbered_lines(extract(document) if text is None else text)
     kept, removals = clean_lines(lines, config, learned, learned_note, numbers)
     return CleanedDocument(document=document, paragraphs=tuple(kept), removals=html_removals + tuple(removals))
