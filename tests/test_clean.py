@@ -189,3 +189,9 @@ def test_masthead_goes_and_headline_kept_once_without_a_learned_template(name):
     assert paras[0] == headline and paras.count(headline) == 1
     assert masthead not in paras
     assert [r.rule for r in removals if r.text in (masthead, headline)] == ["masthead", "repeated-headline"]
+
+
+def test_text_lines_keepends_round_trips():
+    for raw in ["", "a", "a\n", "a\r\nb\rc\n\nd", "x\x0cy\u2028z\r\n"]:
+        assert "".join(text_lines(raw, keepends=True)) == raw
+    assert text_lines("a\x0cb\nc", keepends=True) == ["a\x0cb\n", "c"]

@@ -42,12 +42,22 @@ _MAX_PASSES = 5
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def text_lines(text: str) -> List[str]:
-    """The lines of ``text``, split at ``\\n``, ``\\r\\n`` and ``\\r`` only.
+def text_lines(text: str, keepends: bool = False) -> List[str]:
+    """The lines of ``text``, split at ``\\n``, ``\\r\\n`` and ``\\r`` only (``keepends``: each
+    with its line break, so ``"".join`` gives ``text`` back, as ``str.splitlines(True)`` does).
 
     >>> text_lines("a\\x0cb\\r\\nc\\u2028d\\re")
     ['a\\x0cb', 'c\\u2028d', 'e']
+    >>> text_lines("a\\x85b\\r\\nc\\n", keepends=True)
+    ['a\\x85b\\r\\n', 'c\\n']
     """
+    if keepends:
+        pieces = _LINE_BREAK.split(text)
+        breaks = _LINE_BREAK.findall(text)
+        out = [p + b for p, b in zip(pieces, breaks)]
+        if pieces[-1]:
+            out.append(pieces[-1])
+        return out
     lines = _LINE_BREAK.split(text)
     if lines and lines[-1] == "":
         lines.pop()  # a final line break ends the last line, like str.splitlines
