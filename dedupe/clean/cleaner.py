@@ -2,7 +2,8 @@
 
 Order: HTML extraction (``kind="html"``), then per line the named rules of
 ``dedupe.clean.rules``, the lines this source repeats on its other pages
-(``dedupe.clean.learned``), the repeated-headline and link-list rules, and finally the
+(``dedupe.clean.learned``), the repeated-headline rule (with the masthead above a headline
+printed twice) and the link-list rules, and finally the
 content filter for naive scrapes (``dedupe.clean.content``).  The output has one paragraph per kept
 line, separated by a blank line.  Cleaning is idempotent and never adds text: the rules
 run to a fixed point and only ever drop whole lines.

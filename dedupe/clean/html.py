@@ -20,8 +20,13 @@ Method (no other extractor is called):
    Class words of table rows and cells name their data ("player", "date"), so only strong
    hints apply there; a social post the article embeds ("social-media-embed") is text.
 
-``html_to_blocks`` returns every block with its verdict (``reason`` is None for kept
-blocks); ``html_to_text`` joins the kept ones with blank lines.
+Two or more ``<br>`` in a row end a paragraph (the block is split there); one ``<br>`` is a
+line break inside it.
+
+``html_page`` parses a page once: every block with its verdict (``reason`` is None for kept
+blocks), the invisible script/hidden text, the page's title and URL (``page_title``,
+``page_url``) and, from ``Page.removals``, one named ``html-*`` Removal per dropped block
+(``HTML_REMOVAL_RULES``).  ``html_to_blocks`` and ``html_to_text`` are its views.
 """
 from __future__ import annotations
 
