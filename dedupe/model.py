@@ -26,6 +26,11 @@ class Document:
     origin: str = ""
 
 
+#: The file every output folder holds (``dedupe.write``): a later run replaces such a folder,
+#: and the read stage never takes one found inside an input folder for input.
+OUTPUT_MARKER = ".dedupe-output"
+
+
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """An input item that was not read, under ``on_error="skip"``: where it was

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from .config import Config
 from .errors import InputError
-from .model import Document
+from .model import OUTPUT_MARKER, Document
 
 log = logging.getLogger(__name__)
 
@@ -94,19 +94,31 @@ def read_bytes(path: Path, origin: str) -> bytes:
     return data
 
 
-def iter_files(paths: Iterable[str]) -> Iterator[Tuple[Path, str, str]]:
+def iter_files(paths: Iterable[str], exclude: Iterable[Path] = ()) -> Iterator[Tuple[Path, str, str]]:
     """(file, document id prefix, default source) for every input file, in stable order.
 
-    ``-`` yields (Path('-'), '-', 'stdin').
+    ``-`` yields (Path('-'), '-', 'stdin').  Files under an ``exclude`` folder (resolved:
+    the run's own output folder inside an input folder) are not read.
     """
+    excluded = [Path(p).resolve() for p in exclude]
+
+    def kept(path: Path) -> bool:
+        real = path.resolve()
+        return not any(real == e or e in real.parents or real.parent == e.parent and
+                       real.name.startswith(f".{e.name}.") for e in excluded)
+
     for arg in paths:
         if arg == "-":
             yield Path("-"), "-", "stdin"
             continue
         root = Path(arg)
         if root.is_dir():
+            outputs = [m.parent for m in root.rglob(OUTPUT_MARKER)]
+            for folder in outputs:
+                log.info("%s: an earlier dedupe output; not read", folder)
             found = sorted(
-                (p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix()
+                (p for p in root.rglob("*") if p.is_file() and kept(p) and not any(o in p.parents for o in outputs)),
+                key=lambda p: p.relative_to(root).as_posix(),
             )
             for path in found:
                 if detect_format(path) is None:
@@ -207,10 +219,12 @@ def from_mapping(
     return Document(id=doc_id, source=source, text=text, url=url, title=opt(config.title_field), kind=kind, origin=where)
 
 
-def read_paths(paths: Iterable[str], config: Config, stdin_format: Optional[str] = None, stdin=None) -> Iterator[Document]:
-    """Documents from paths (files, folders, ``-``) in stable sorted order; ids must be unique."""
+def read_paths(paths: Iterable[str], config: Config, stdin_format: Optional[str] = None, stdin=None,
+               exclude: Iterable[Path] = ()) -> Iterator[Document]:
+    """Documents from paths (files, folders, ``-``) in stable sorted order; ids must be unique.
+    Nothing under an ``exclude`` folder is read (see ``iter_files``)."""
     seen = {}
-    for path, rel, default_source in iter_files(paths):
+    for path, rel, default_source in iter_files(paths, exclude):
         if str(path) == "-":
             origin = "<stdin>"
             stream = stdin if stdin is not None else sys.stdin.buffer

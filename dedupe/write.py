@@ -1,16 +1,20 @@
 """Write stage: a Result -> ``stories.jsonl``, ``documents.jsonl``, ``report.json`` in one folder.
 
 The folder is written completely or not at all: everything goes to a sibling temporary
-folder first, which then replaces the target by rename.  JSON is written with sorted
+folder first, which then takes the target's place (``write_output`` says how, and when an
+existing folder may be replaced at all).  JSON is written with sorted
 keys and no platform-dependent formatting, so the same Result gives the same bytes
 (``report.json``'s ``seconds`` is the one field that differs between runs).
 """
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import operator
 import os
 import shutil
+import sys
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from json.encoder import encode_basestring as _encode_str  # what json.dumps(ensure_ascii=False) uses for str
@@ -21,7 +25,7 @@ import numpy as np
 
 from .errors import OutputError
 from .candidates import Matches
-from .model import CleanedDocument, Result
+from .model import OUTPUT_MARKER, CleanedDocument, Result, Skipped
 from .parallel import collector_paused
 
 FILES = ("stories.jsonl", "documents.jsonl", "report.json")
@@ -266,7 +270,8 @@ def _document_lines(result: Result) -> Iterator[str]:
     return (line for is_story, line in _lines(result) if not is_story)
 
 
-def report_record(result: Result) -> dict:
+def report_record(result: Result, skipped: int = 0) -> dict:
+    """``report.json``'s record; ``skipped``: inputs skipped under ``on_error="skip"``."""
     r = result.report
     return {
         "documents": r.documents,
@@ -279,6 +284,7 @@ def report_record(result: Result) -> dict:
         "bytes_in": r.bytes_in,
         "bytes_out": r.bytes_out,
         "seconds": r.seconds,
+        "skipped": skipped,
     }
 
 
@@ -333,14 +339,75 @@ def _write_jsonl(stories_path: Path, documents_path: Path, result: Result) -> No
                 done.result()
 
 
-def write_output(result: Result, out_dir) -> Path:
-    """Write the three output files into ``out_dir`` atomically (all or nothing)."""
+#: Written into every output folder: how a later run knows the folder is its own to replace.
+MARKER = OUTPUT_MARKER
+_MARKER_TEXT = '{"format":1,"tool":"dedupe"}\n'
+#: An existing folder holding only these (an output written before the marker existed) is ours too.
+_OUR_FILES = frozenset(FILES + ("errors.jsonl", MARKER))
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _renameat2_exchange(a: Path, b: Path) -> bool:
+    """Swap ``a`` and ``b`` in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where
+    the call or the flag is not available (other systems, old glibc, some filesystems)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd = -100
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def check_output_folder(out_dir, force: bool = False) -> Path:
+    """``out_dir`` as a Path, after making sure writing it deletes nothing the user did not ask
+    to: an existing folder is replaced only when it is a previous dedupe output (it holds the
+    marker, or only dedupe's files) or is empty, unless ``force``.  OutputError otherwise."""
     out = Path(out_dir)
+    if out.is_symlink() and not out.exists():
+        raise OutputError(f"{out}: is a dangling symbolic link")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
-    parent = out.resolve().parent
+    if out.is_dir() and not force:
+        try:
+            names = {p.name for p in out.iterdir()}
+        except OSError as err:
+            raise OutputError(f"{out}: cannot read: {err.strerror or err}") from None
+        if names and MARKER not in names and not names <= _OUR_FILES:
+            other = len(names - _OUR_FILES)
+            raise OutputError(
+                f"{out}: exists and is not a dedupe output folder (it holds {other} other "
+                f"entr{'y' if other == 1 else 'ies'}); choose another -o, or pass --force to replace it")
+    return out
+
+
+def write_output(result: Result, out_dir, *, force: bool = False, errors: Sequence[Skipped] = ()) -> Path:
+    """Write ``stories.jsonl``, ``documents.jsonl``, ``report.json`` (and ``errors.jsonl``
+    when inputs were skipped) into ``out_dir``, all or nothing.
+
+    An existing ``out_dir`` is replaced only if it is a previous dedupe output or empty
+    (``check_output_folder``), unless ``force``.  Everything is written to a sibling
+    ``.NAME.tmp-PID`` folder first.  On Linux the new folder and the old one are then
+    swapped by one ``renameat2(RENAME_EXCHANGE)``, so a reader of ``out_dir`` sees the old
+    output or the new one, never none; elsewhere (or on a filesystem without the flag) the
+    old folder is renamed aside and the new one renamed in: two renames, each atomic, with
+    an instant between them where ``out_dir`` does not exist.  On any failure the temporary
+    folder is removed and the old output is left as it was.
+    """
+    out = check_output_folder(out_dir, force)
+    parent = out.absolute().parent
     tmp = parent / f".{out.name}.tmp-{os.getpid()}"
     old = parent / f".{out.name}.old-{os.getpid()}"
+    swapped = False
     try:
         parent.mkdir(parents=True, exist_ok=True)
         if tmp.exists():
@@ -348,15 +415,34 @@ def write_output(result: Result, out_dir) -> Path:
         tmp.mkdir()
         with collector_paused():  # the records' objects are many and short-lived: nothing to collect
             _write_jsonl(tmp / "stories.jsonl", tmp / "documents.jsonl", result)
+        if errors:
+            with open(tmp / "errors.jsonl", "w", encoding="utf-8", newline="\n") as f:
+                f.writelines(_dumps({"where": e.where, "reason": e.reason}) + "\n" for e in errors)
         with open(tmp / "report.json", "w", encoding="utf-8", newline="\n") as f:
-            f.write(json.dumps(report_record(result), ensure_ascii=False, sort_keys=True, indent=2) + "\n")
-        if out.exists():
-            os.replace(out, old)
-        os.replace(tmp, out)
-    except OSError as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not out.exists():
-            os.replace(old, out)
-        raise OutputError(f"{out}: cannot write output: {err.strerror or err}") from None
-    shutil.rmtree(old, ignore_errors=True)
+            f.write(json.dumps(report_record(result, skipped=len(errors)), ensure_ascii=False, sort_keys=True,
+                               indent=2) + "\n")
+        (tmp / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
+        if out.is_dir() and not out.is_symlink() and _renameat2_exchange(tmp, out):
+            swapped = True  # tmp now holds the old output
+        else:
+            if out.exists() or out.is_symlink():
+                os.replace(out, old)
+            os.replace(tmp, out)
+    except BaseException as err:
+        if not swapped:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if old.exists() and not out.exists():
+                os.replace(old, out)
+        if isinstance(err, OSError):
+            raise OutputError(f"{out}: cannot write output: {err.strerror or err}") from None
+        raise
+    _remove(tmp if swapped else old)
     return out
+
+
+def _remove(path: Path) -> None:
+    """Remove the replaced output: a folder tree, or the symbolic link that stood at OUT."""
+    if path.is_symlink():
+        path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)

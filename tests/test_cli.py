@@ -27,7 +27,7 @@ def test_run_on_samples_writes_three_files_and_summary(tmp_path):
     out = tmp_path / "out"
     result = _run("run", str(SAMPLES), "-o", str(out))
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["documents.jsonl", "report.json", "stories.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == [".dedupe-output", "documents.jsonl", "report.json", "stories.jsonl"]
     report = json.loads((out / "report.json").read_text())
     documents = _read_jsonl(out / "documents.jsonl")
     stories = _read_jsonl(out / "stories.jsonl")

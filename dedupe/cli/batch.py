@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import List
 
 import click
 
 from ..clean.cleaner import clean_and_explain
 from ..clean.rules import ALL_RULES
-from ..errors import DedupeError, InputError
+from ..errors import DedupeError, InputError, OutputError
 from ..parallel import collector_paused
 from ..pipeline import run as run_pipeline
 from ..read import read_paths
-from ..write import write_output
+from ..write import check_output_folder, write_output
 from .common import Failure, config_from_options, input_options, progress_for
+
+log = logging.getLogger("dedupe.cli")
 
 
 def _summary(report, out) -> str:
@@ -29,9 +33,30 @@ def _summary(report, out) -> str:
 
 
 
+def _output_inside_inputs(paths, out) -> List[Path]:
+    """Input and output never overlap silently: an input inside OUT (or OUT itself) is an
+    OutputError, since the run would replace what it reads; OUT inside an input folder is
+    returned, to be left out of reading (an earlier run's output is not input)."""
+    real_out = Path(out).resolve()
+    inside = []
+    for arg in paths:
+        if arg == "-":
+            continue
+        real = Path(arg).resolve()
+        if real == real_out or real_out in real.parents:
+            raise OutputError(f"{arg}: is inside the output folder {out}, which the run replaces; "
+                              "write the output somewhere else")
+        if real.is_dir() and real in real_out.parents:
+            log.info("%s: inside the input folder %s; its files are not read", out, arg)
+            inside.append(real_out)
+    return inside
+
+
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-o", "--out", required=True, type=click.Path(), help="Output folder (replaced atomically).")
+@click.option("-o", "--out", required=True, type=click.Path(),
+              help="Output folder. An existing one is replaced (atomically) only if it is an earlier dedupe output.")
+@click.option("--force", is_flag=True, help="Replace OUT even if it is not an earlier dedupe output.")
 @input_options
 @click.option("--shingle-size", type=click.IntRange(1), help="Word n-gram size [3].")
 @click.option("--num-perm", type=click.IntRange(1), help="MinHash permutations [128].")
@@ -51,16 +76,18 @@ def _summary(report, out) -> str:
               help="... or this share of the smaller document's paragraphs [0.5].")
 @click.option("--workers", type=click.IntRange(0), help="Worker processes [0: one per core]; output does not depend on it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
-def run(paths, out, fmt, quiet, **opts) -> None:
+def run(paths, out, force, fmt, quiet, **opts) -> None:
     """Clean PATHS (files, folders, - for stdin) and write stories, documents and a report to OUT."""
     if opts.get("source_priority") and not opts.get("canonical_policy"):
         opts["canonical_policy"] = "source-priority"
     progress = progress_for(quiet)
     try:
         config = replace(config_from_options(**opts), keep_input_text=False)  # the input text is never written
+        check_output_folder(out, force)  # before the work, not after it
+        exclude = _output_inside_inputs(paths, out)
 
         def read():  # a generator: the pipeline starts its workers before the corpus is in memory
-            for n, doc in enumerate(read_paths(paths, config, stdin_format=fmt), 1):
+            for n, doc in enumerate(read_paths(paths, config, stdin_format=fmt, exclude=exclude), 1):
                 progress("read", n, None)
                 yield doc
 
@@ -68,7 +95,7 @@ def run(paths, out, fmt, quiet, **opts) -> None:
         # millions of objects once (the library pauses it inside each of the two calls).
         with collector_paused():
             result = run_pipeline(read(), config, progress=progress)
-            summary = _summary(result.report, write_output(result, out))
+            summary = _summary(result.report, write_output(result, out, force=force))
             del result  # freed while the collector is off: nothing left for it to scan
     except DedupeError as err:
         progress.close()
