@@ -257,3 +257,28 @@ def test_cli_fix_and_exit_codes(repo):
     (repo / "pyproject.toml").write_text('[tool.dedupe]\ndata = ["nowhere"]\n')
     result = runner.invoke(main, ["check", "data/herald/bridge.txt"])
     assert result.exit_code == 5 and "data folder 'nowhere' does not exist" in result.output
+
+
+def test_cli_fix_never_writes_through_a_link_outside_the_data_folders(repo):
+    outside = repo / "notes" / "target.txt"
+    outside.write_text("Title\n\nshow image\n\nThe mayor resigned on Monday after a long inquiry.\n")
+    before = outside.read_bytes()
+    link = repo / "data" / "herald" / "linked.txt"
+    link.symlink_to(outside)
+    result = CliRunner().invoke(main, ["fix", "data/herald/linked.txt"])
+    assert result.exit_code == 0, result.output
+    assert outside.read_bytes() == before and link.is_symlink()
+
+
+def test_fix_text_breaks_lines_only_at_cr_and_lf():
+    body = "Title of it\n\na\x0cb and more words here\n\nshow image\n\nx\u2028y and\x85 more\x1c words\n"
+    fixed, removals = fix_text(body, Config())
+    assert [r.text for r in removals] == ["show image"]
+    assert fixed == "Title of it\n\na\x0cb and more words here\n\nx\u2028y and\x85 more\x1c words\n"
+
+
+def test_fix_file_keeps_form_feed_and_line_separator_bytes(tmp_path):
+    txt = tmp_path / "a.txt"
+    txt.write_bytes("Title\r\n\r\na\x0cb words\r\n\r\nshow image\r\n\r\nx\u2028y words\r\n".encode())
+    assert fix_file(str(txt), Config()).changed
+    assert txt.read_bytes() == "Title\r\n\r\na\x0cb words\r\n\r\nx\u2028y words\r\n".encode()

@@ -125,7 +125,7 @@ def load_documents(paths: Iterable[str], settings: HookSettings,
             docs.append(Document(id=rel, source=source, text=text, kind=kind, origin=rel))
             refs[rel] = DocRef(rel, 0, rel, rel, kind)
             continue
-        for doc in _jsonl_documents(text.splitlines(), rel, rel, source, config):
+        for doc in _jsonl_documents(text.split("\n"), rel, rel, source, config):
             where = doc.origin
             lineno = int(where.rsplit(":", 1)[1])
             key = where if doc.id == where else f"{rel}#{doc.id}"

@@ -38,7 +38,7 @@ from json.decoder import scanstring
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from ..clean.cleaner import clean_lines
+from ..clean.cleaner import clean_lines, text_lines
 from ..config import Config
 from ..errors import InputError, OutputError
 from ..model import Removal
@@ -63,7 +63,8 @@ def fix_text(text: str, config: Config) -> Tuple[str, List[Removal]]:
     >>> fix_text("Title of it\\r\\n\\r\\nshow image\\r\\n\\r\\nThe mayor resigned on Monday.\\r\\n", Config())[0]
     'Title of it\\r\\n\\r\\nThe mayor resigned on Monday.\\r\\n'
     """
-    pieces = text.splitlines(keepends=True)
+    # Lines break at \n, \r\n and \r only (str.splitlines also breaks at \f, \x85, U+2028...).
+    pieces = text_lines(text, keepends=True)
     numbered = [(n, piece.strip()) for n, piece in enumerate(pieces, 1) if piece.strip()]
     kept, removals = clean_lines([line for _, line in numbered], config, numbers=[n for n, _ in numbered])
     if not removals:

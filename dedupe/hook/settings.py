@@ -15,6 +15,7 @@ type of the field's default.  Configuring both files is an error (one place, one
 from __future__ import annotations
 
 import configparser
+import logging
 import os
 import sys
 from dataclasses import dataclass, field, fields
@@ -24,6 +25,8 @@ from typing import Any, Dict, Mapping, Tuple
 from ..clean.rules import RULES_BY_NAME
 from ..config import Config
 from ..errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 #: Keys of the hook itself (everything else is a Config field).
 HOOK_KEYS = ("data", "baseline")
@@ -47,9 +50,25 @@ class HookSettings:
         return Path(os.path.relpath(os.path.abspath(path), self.root)).as_posix()
 
     def in_data(self, rel: str) -> bool:
-        """Whether a root-relative path lies inside one of the data folders."""
-        return any(folder in (".", "") or rel == folder or rel.startswith(folder.rstrip("/") + "/")
-                   for folder in self.data)
+        """Whether a root-relative path lies inside one of the data folders, by name *and* by
+        its real path: a symlink to a file outside the data folders is not in them, so
+        ``dedupe fix`` never writes through it (logged as a warning)."""
+        def inside(name: str) -> bool:
+            return any(folder in (".", "") or name == folder or name.startswith(folder.rstrip("/") + "/")
+                       for folder in self.data)
+
+        if not inside(rel):
+            return False
+        root = Path(os.path.realpath(self.root))
+        real = Path(os.path.realpath(self.root / rel))
+        try:
+            real_rel = real.relative_to(root).as_posix()
+        except ValueError:
+            real_rel = None
+        if real_rel is None or real_rel.startswith("../") or not inside(real_rel):
+            log.warning("%s: skipped: it is a link to %s, outside the data folders", rel, real)
+            return False
+        return True
 
 
 def _split_list(value: str) -> Tuple[str, ...]:
