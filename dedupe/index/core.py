@@ -145,9 +145,17 @@ class Index:
         for batch in self._batches(documents, batch_size):
             yield from self._process(batch, store=False, stamp=0.0)
 
-    def remove(self, doc_ids: Iterable[str]) -> int:
-        """Remove documents by id (unknown ids are ignored); returns how many were removed."""
-        ids = list(dict.fromkeys(str(i) for i in doc_ids))
+    def remove(self, doc_ids: Union[str, Iterable[str]]) -> int:
+        """Remove documents by id: one id (a str) or an iterable of ids; unknown ids are ignored.
+
+        Returns how many were removed. A str is one id, never its letters.
+        """
+        if isinstance(doc_ids, str):
+            doc_ids = (doc_ids,)
+        try:
+            ids = list(dict.fromkeys(str(i) for i in doc_ids))
+        except TypeError:
+            raise InputError(f"remove() takes a document id or an iterable of ids, not {type(doc_ids).__name__}") from None
         with self._store.writing():
             return self._delete(ids)
 

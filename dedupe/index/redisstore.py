@@ -23,6 +23,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import struct
 import time
 import uuid
@@ -103,6 +104,36 @@ return 0
 """
 
 
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^@/]*?):([^@/]*)@")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``, for messages, logs and stats.
+
+    >>> redact_url("redis://user:secret@host:6379/0"), redact_url("unix://:secret@/run/r.sock")
+    ('redis://user:***@host:6379/0', 'unix://:***@/run/r.sock')
+    >>> redact_url("redis://host:6379/0")
+    'redis://host:6379/0'
+    """
+    text = _USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:***@", str(url), count=1)
+    # A bare userinfo (``redis://secret@host``) may be a password too: hide it whole.
+    text = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^@/:]+)@", r"\1***@", text, count=1)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", text)
+
+
+def _scrub(message: object, url: str) -> str:
+    """An error text with the URL's password (if any) replaced, in case the client echoes it."""
+    text = str(message)
+    match = _USERINFO.match(url)
+    secret = match.group(3) if match else ""
+    bare = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://([^@/:]+)@", url)
+    pw = re.search(r"[?&]password=([^&]*)", url)
+    for s in (secret, bare.group(1) if bare else "", pw.group(1) if pw else ""):
+        if s:
+            text = text.replace(s, "***")
+    return text.replace(url, redact_url(url))
+
+
 def _guard(method):
     """Turn redis-py errors (connection refused, timeouts, server errors) into IndexStoreError."""
     @functools.wraps(method)
@@ -110,7 +141,7 @@ def _guard(method):
         try:
             return method(self, *args, **kwargs)
         except self._redis_error as err:
-            raise IndexStoreError(f"{self.location}: Redis error: {err}") from None
+            raise IndexStoreError(f"{self.location}: Redis error: {_scrub(err, self._url)}") from None
     return wrapper
 
 
@@ -140,17 +171,18 @@ class RedisStore:
             import redis
         except ImportError:
             raise IndexStoreError(
-                f"{url}: a Redis index needs the redis client: pip install 'wiredupe[redis]' (or pip install redis)"
+                f"{redact_url(url)}: a Redis index needs the redis client: pip install 'wiredupe[redis]' (or pip install redis)"
             ) from None
         self._redis_error = redis.exceptions.RedisError
-        self.location = url
+        self._url = url  # kept for the client only: never put in a message (it may hold a password)
+        self.location = redact_url(url)
         self.name = name
         self.prefix = f"dedupe:{{{name}}}:".encode("utf-8")
         try:
             self.r = redis.Redis.from_url(url)
             self.r.ping()
         except (redis.exceptions.RedisError, ValueError) as err:
-            raise IndexStoreError(f"{url}: cannot reach Redis ({err})") from None
+            raise IndexStoreError(f"{self.location}: cannot reach Redis ({_scrub(err, url)})") from None
         self._lookup = self.r.register_script(_LOOKUP)
         self._insert = self.r.register_script(_INSERT)
         self._delete = self.r.register_script(_DELETE)
@@ -196,14 +228,14 @@ class RedisStore:
                 time.sleep(pause)
                 pause = min(pause * 2, 0.05)
         except self._redis_error as err:
-            raise IndexStoreError(f"{self.location}: Redis error: {err}") from None
+            raise IndexStoreError(f"{self.location}: Redis error: {_scrub(err, self._url)}") from None
         try:
             yield
         finally:
             try:
                 self._unlock(keys=[lock], args=[token])
             except self._redis_error as err:  # the lock expires by itself
-                log.warning("%s: could not release writer lock: %s", self.location, err)
+                log.warning("%s: could not release writer lock: %s", self.location, _scrub(err, self._url))
 
     @contextlib.contextmanager
     def reading(self):
