@@ -26,12 +26,12 @@ import sys
 import zlib
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 from .config import Config
 from .errors import InputError
-from .model import OUTPUT_MARKER, Document
+from .model import OUTPUT_MARKER, Document, Skipped
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,11 @@ def url_host(url: Optional[str]) -> Optional[str]:
     """
     if not url:
         return None
-    host = (urlsplit(url if "//" in url else "//" + url).hostname or "").lower()
+    try:
+        host = (urlsplit(url if "//" in url else "//" + url).hostname or "").lower()
+    except ValueError:  # "http://[::1": not a URL one can take a host from
+        log.warning("%r: not a valid URL; the source falls back to the folder name", url)
+        return None
     if host.startswith("www."):
         host = host[4:]
     return host or None
@@ -80,30 +84,110 @@ def decode(data: bytes, origin: str, config: Config) -> str:
         ) from None
 
 
-def read_bytes(path: Path, origin: str) -> bytes:
-    """The file's bytes, gunzipped when the name ends in .gz."""
+def _too_large(origin: str, limit: int) -> InputError:
+    return InputError(f"{origin}: larger than the {limit:,}-byte limit for one document (max_document_bytes)")
+
+
+def read_bytes(path: Path, origin: str, limit: Optional[int] = None) -> bytes:
+    """The file's bytes, gunzipped when the name ends in .gz; more than ``limit`` bytes
+    (after decompression) is an InputError raised before they are all in memory."""
+    limit = limit or Config.max_document_bytes
+    gz = str(path).lower().endswith(".gz")
     try:
-        data = path.read_bytes()
+        if not gz and path.stat().st_size > limit:
+            raise _too_large(origin, limit)
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+            data = fh.read(limit + 1)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise InputError(f"{origin}: not a valid gzip file: {err}") from None
     except OSError as err:
         raise InputError(f"{origin}: cannot read: {err.strerror or err}") from None
-    if str(path).lower().endswith(".gz"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as err:
-            raise InputError(f"{origin}: not a valid gzip file: {err}") from None
+    if len(data) > limit:
+        raise _too_large(origin, limit)
     return data
 
 
-def iter_files(paths: Iterable[str], exclude: Iterable[Path] = ()) -> Iterator[Tuple[Path, str, str]]:
+class Problems:
+    """Where ``on_error="skip"`` puts what it skipped: ``Skipped(where, reason)`` records in
+    input order, each also logged as a warning.  ``read_paths`` takes one (None: fail)."""
+
+    def __init__(self) -> None:
+        self.skipped: List[Skipped] = []
+
+    def skip(self, where: str, err: InputError) -> None:
+        message = str(err)
+        reason = message[len(where) + 2:] if message.startswith(where + ": ") else message
+        log.warning("skipped %s: %s", where, reason)
+        self.skipped.append(Skipped(where, reason))
+
+
+def printable_path(path: Union[str, Path]) -> str:
+    """A path as text that can be shown and written: bytes that are not UTF-8 in a file
+    name (Linux allows them) appear as ``\\xNN`` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _walk(root: Path, problems: Optional[Problems]) -> Iterator[Path]:
+    """Every file below ``root`` (symbolic links to folders followed, each real folder once,
+    so a link loop ends); an unreadable folder is an InputError, or skipped and recorded."""
+    seen = set()
+
+    def unreadable(err: OSError) -> None:
+        where = printable_path(err.filename or root)
+        error = InputError(f"{where}: cannot read folder: {err.strerror or err}")
+        if problems is None:
+            raise error
+        problems.skip(where, error)
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=True):
+        try:
+            st = os.stat(folder)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        if OUTPUT_MARKER in files:
+            log.info("%s: an earlier dedupe output; not read", printable_path(folder))
+            dirs[:] = []
+            continue
+        for name in files:
+            path = Path(folder, name)
+            if path.is_file():
+                yield path
+
+
+def _checked_name(path: Path, rel: str, config: Config) -> str:
+    """``rel`` when it is text; a name with bytes that are not UTF-8 is an InputError, or
+    with ``decode_errors="replace"`` U+FFFD in the document id and a warning."""
+    if not _SURROGATE.search(rel):
+        return rel
+    shown = printable_path(path)
+    if config.decode_errors == "replace":
+        log.warning("%s: file name is not valid UTF-8; its document id has U+FFFD instead", shown)
+        return _SURROGATE.sub("\ufffd", rel)
+    raise InputError(f"{shown}: file name is not valid UTF-8 (rename it, or use --decode-errors replace)")
+
+
+def iter_files(paths: Iterable[str], exclude: Iterable[Path] = (),
+               problems: Optional[Problems] = None) -> Iterator[Tuple[Path, str, str]]:
     """(file, document id prefix, default source) for every input file, in stable order.
 
-    ``-`` yields (Path('-'), '-', 'stdin').  Files under an ``exclude`` folder (resolved:
-    the run's own output folder inside an input folder) are not read.
+    ``-`` yields (Path('-'), '-', 'stdin').  Not read: files under an ``exclude`` folder
+    (resolved: the run's own output folder inside an input folder), folders holding an
+    earlier run's output (``OUTPUT_MARKER``), and a file already found through an earlier
+    argument (``dedupe run data data/wire`` reads ``data/wire`` once).
     """
     excluded = [Path(p).resolve() for p in exclude]
+    taken = set()
 
     def kept(path: Path) -> bool:
         real = path.resolve()
+        if real in taken:
+            log.info("%s: already read through an earlier argument", printable_path(path))
+            return False
+        taken.add(real)
         return not any(real == e or e in real.parents or real.parent == e.parent and
                        real.name.startswith(f".{e.name}.") for e in excluded)
 
@@ -113,67 +197,102 @@ def iter_files(paths: Iterable[str], exclude: Iterable[Path] = ()) -> Iterator[T
             continue
         root = Path(arg)
         if root.is_dir():
-            outputs = [m.parent for m in root.rglob(OUTPUT_MARKER)]
-            for folder in outputs:
-                log.info("%s: an earlier dedupe output; not read", folder)
-            found = sorted(
-                (p for p in root.rglob("*") if p.is_file() and kept(p) and not any(o in p.parents for o in outputs)),
-                key=lambda p: p.relative_to(root).as_posix(),
-            )
+            found = sorted(_walk(root, problems), key=lambda p: p.relative_to(root).as_posix())
             for path in found:
                 if detect_format(path) is None:
-                    log.debug("%s: skipped (not .txt, .html, .htm or .jsonl)", path)
+                    log.debug("%s: skipped (not .txt, .html, .htm or .jsonl)", printable_path(path))
+                    continue
+                if not kept(path):
                     continue
                 rel = path.relative_to(root).as_posix()
                 yield path, rel, path.parent.name if path.parent != root else root.resolve().name
         elif root.is_file():
             if detect_format(root) is None:
-                raise InputError(f"{arg}: unknown format (expected .txt, .html, .htm or .jsonl, optionally .gz)")
-            yield root, root.name, root.resolve().parent.name
+                raise InputError(f"{printable_path(arg)}: unknown format (expected .txt, .html, .htm or .jsonl, optionally .gz)")
+            if kept(root):
+                yield root, root.name, root.resolve().parent.name
         elif root.exists():
-            raise InputError(f"{arg}: not a regular file or folder")
+            raise InputError(f"{printable_path(arg)}: not a regular file or folder")
         else:
-            raise InputError(f"{arg}: no such file or folder")
+            raise InputError(f"{printable_path(arg)}: no such file or folder")
 
 
-def _jsonl_file_lines(path: Path, origin: str, config: Config) -> Iterator[str]:
-    """A JSONL file's lines, decoded one at a time: a corpus never sits in memory twice."""
+#: Stands for a JSONL line longer than max_document_bytes (its bytes are never held).
+_OVERSIZE = object()
+
+
+def _jsonl_file_lines(path: Path, origin: str, config: Config) -> Iterator[bytes]:
+    """A JSONL file's raw lines, one at a time: a corpus never sits in memory twice, and a
+    line is never held past ``max_document_bytes`` (``_OVERSIZE`` stands for it)."""
+    limit = config.max_document_bytes
     try:
         fh = gzip.open(path, "rb") if str(path).lower().endswith(".gz") else open(path, "rb")
     except OSError as err:
         raise InputError(f"{origin}: cannot read: {err.strerror or err}") from None
     with fh:
         try:
-            for lineno, raw in enumerate(fh, 1):
-                yield decode(raw, f"{origin}:{lineno}", config)
+            while True:
+                raw = fh.readline(limit + 1)
+                if not raw:
+                    return
+                if len(raw) > limit and not raw.endswith(b"\n"):
+                    while raw and not raw.endswith(b"\n"):  # the rest of the line, in bounded pieces
+                        raw = fh.readline(limit + 1)
+                    yield _OVERSIZE
+                    continue
+                yield raw
         except (EOFError, zlib.error, gzip.BadGzipFile) as err:
             raise InputError(f"{origin}: not a valid gzip file: {err}") from None
         except OSError as err:
             raise InputError(f"{origin}: cannot read: {err.strerror or err}") from None
 
 
-def _jsonl_documents(lines: Iterable[str], origin: str, id_prefix: str, default_source: str, config: Config) -> Iterator[Document]:
+def _jsonl_record(line: Union[str, bytes], where: str, fallback_id: str, default_source: str,
+                  config: Config) -> Optional[Document]:
+    """One JSONL line as a Document (None for a blank line); InputError naming ``where``."""
+    if line is _OVERSIZE:
+        raise _too_large(where, config.max_document_bytes)
+    if isinstance(line, bytes):
+        line = decode(line, where, config)
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
+    except RecursionError:
+        raise InputError(f"{where}: JSON nested too deeply") from None
+    if not isinstance(record, dict):
+        raise InputError(f"{where}: a JSONL record must be an object, not {type(record).__name__}")
+    # json.loads makes a lone surrogate only out of a \\ud800-\\udfff escape: the raw line shows it.
+    return from_mapping(record, config, where, fallback_id=fallback_id, fallback_source=default_source,
+                        check_text="\\ud" in line or "\\uD" in line)
+
+
+def _jsonl_documents(lines: Iterable[Union[str, bytes]], origin: str, id_prefix: str, default_source: str,
+                     config: Config, problems: Optional["Problems"] = None) -> Iterator[Document]:
+    """Documents of JSONL lines (raw bytes are decoded line by line); with ``problems``
+    (``on_error="skip"``) a bad record is recorded there and the next one read."""
     for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
         where = f"{origin}:{lineno}"
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
-        if not isinstance(record, dict):
-            raise InputError(f"{where}: a JSONL record must be an object, not {type(record).__name__}")
-        # json.loads makes a lone surrogate only out of a \\ud800-\\udfff escape: the raw line shows it.
-        yield from_mapping(record, config, where, fallback_id=f"{id_prefix}:{lineno}", fallback_source=default_source,
-                           check_text="\\ud" in line or "\\uD" in line)
+            doc = _jsonl_record(line, where, f"{id_prefix}:{lineno}", default_source, config)
+        except InputError as err:
+            if problems is None:
+                raise
+            problems.skip(where, err)
+            continue
+        if doc is not None:
+            yield doc
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def valid_text(text: str, where: str, config: Config) -> str:
+def valid_text(text: str, where: str, config: Config, field: str = "text") -> str:
     """``text``, unless it holds a lone surrogate (JSON input may: ``"\\ud800"``), which no
-    UTF-8 output can carry: an InputError, or with ``decode_errors='replace'`` U+FFFD and a warning."""
+    UTF-8 output can carry: an InputError naming ``where`` and the ``field``, or with
+    ``decode_errors='replace'`` U+FFFD and a warning."""
     if text.isascii():
         return text
     try:
@@ -181,12 +300,25 @@ def valid_text(text: str, where: str, config: Config) -> str:
         return text
     except UnicodeEncodeError as err:
         if config.decode_errors == "replace":
-            log.warning("%s: lone surrogate at character %d replaced by U+FFFD", where, err.start)
+            log.warning("%s: lone surrogate in %s at character %d replaced by U+FFFD", where, field, err.start)
             return _SURROGATE.sub("\ufffd", text)
         raise InputError(
-            f"{where}: text holds a lone surrogate (U+{ord(text[err.start]):04X}) at character {err.start}, "
+            f"{where}: {field} holds a lone surrogate (U+{ord(text[err.start]):04X}) at character {err.start}, "
             "which is not Unicode text (use --decode-errors replace to read it anyway)"
         ) from None
+
+
+def _valid_fields(doc: Document, where: str, config: Config) -> Document:
+    """``doc`` with its id, source, url and title checked by ``valid_text`` (the text is
+    checked by the caller, or by the spool while it encodes)."""
+    changed = {}
+    for name in ("id", "source", "url", "title"):
+        value = getattr(doc, name)
+        if value is not None and not value.isascii():
+            fixed = valid_text(value, where, config, name)
+            if fixed is not value:
+                changed[name] = fixed
+    return replace(doc, **changed) if changed else doc
 
 
 def from_mapping(
@@ -197,18 +329,25 @@ def from_mapping(
     fallback_source: str = "unknown",
     check_text: bool = True,
 ) -> Document:
-    """A Document from a dict-like record using the Config's field names (its text checked
-    by ``valid_text`` unless ``check_text`` is False)."""
+    """A Document from a dict-like record using the Config's field names.  Every field's
+    text is checked by ``valid_text`` (the text field unless ``check_text`` is False);
+    an optional field may be a string or a number, nothing else."""
     text = record.get(config.text_field)
     if not isinstance(text, str):
         problem = "has no" if text is None else "has a non-string"
         raise InputError(f"{where}: record {problem} {config.text_field!r} field")
+    if len(text) > config.max_document_bytes:  # characters: a cheap bound that never undercounts bytes/4
+        raise _too_large(where, config.max_document_bytes)
     if check_text:
-        text = valid_text(text, where, config)
+        text = valid_text(text, where, config, config.text_field)
 
     def opt(field: str) -> Optional[str]:
         value = record.get(field)
-        return None if value is None else str(value)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise InputError(f"{where}: field {field!r} must be a string, not {type(value).__name__}")
+        return valid_text(value if isinstance(value, str) else str(value), where, config, field)
 
     url = opt(config.url_field)
     doc_id = opt(config.id_field) or fallback_id
@@ -220,41 +359,75 @@ def from_mapping(
 
 
 def read_paths(paths: Iterable[str], config: Config, stdin_format: Optional[str] = None, stdin=None,
-               exclude: Iterable[Path] = ()) -> Iterator[Document]:
+               exclude: Iterable[Path] = (), problems: Optional[Problems] = None) -> Iterator[Document]:
     """Documents from paths (files, folders, ``-``) in stable sorted order; ids must be unique.
-    Nothing under an ``exclude`` folder is read (see ``iter_files``)."""
+
+    Nothing under an ``exclude`` folder is read (see ``iter_files``).  With
+    ``config.on_error == "skip"`` an unreadable file or folder and an invalid record are
+    recorded in ``problems`` (made here when not given: pass one to see them) and skipped.
+    """
+    if config.on_error == "skip" and problems is None:
+        problems = Problems()
+    skipping = problems if config.on_error == "skip" else None
     seen = {}
-    for path, rel, default_source in iter_files(paths, exclude):
-        if str(path) == "-":
-            origin = "<stdin>"
-            stream = stdin if stdin is not None else sys.stdin.buffer
-            text = decode(stream.read(), origin, config)
-            fmt = stdin_format or sniff_format(text)
-        else:
-            origin = str(path)
-            fmt = detect_format(path)
-            text = "" if fmt == "jsonl" else decode(read_bytes(path, origin), origin, config)
-        if fmt == "jsonl":
-            lines = text.splitlines() if str(path) == "-" else _jsonl_file_lines(path, origin, config)
-            docs: Iterable[Document] = _jsonl_documents(lines, origin, rel, default_source, config)
-        else:
-            docs = [Document(id=rel, source=default_source, text=text, kind="html" if fmt == "html" else "text", origin=origin)]
-        for doc in docs:
-            if doc.id in seen:
-                raise InputError(f"{doc.origin}: document id {doc.id!r} already used by {seen[doc.id]}")
-            seen[doc.id] = doc.origin
-            yield doc
+    for path, rel, default_source in iter_files(paths, exclude, skipping):
+        origin = "<stdin>" if str(path) == "-" else printable_path(path)
+        try:
+            docs = list(_file_documents(path, rel, origin, default_source, config, stdin_format, stdin, skipping)) \
+                if detect_format(path) != "jsonl" else None
+        except InputError as err:
+            if skipping is None:
+                raise
+            skipping.skip(origin, err)
+            continue
+        if docs is None:  # JSONL: streamed record by record
+            docs = _file_documents(path, rel, origin, default_source, config, stdin_format, stdin, skipping)
+        try:
+            for doc in docs:
+                if doc.id in seen:
+                    err = InputError(f"{doc.origin}: document id {doc.id!r} already used by {seen[doc.id]}")
+                    if skipping is None:
+                        raise err
+                    skipping.skip(doc.origin, err)
+                    continue
+                seen[doc.id] = doc.origin
+                yield doc
+        except InputError as err:  # the file as a whole (a corrupt gzip stream, a read error)
+            if skipping is None:
+                raise
+            skipping.skip(origin, err)
+
+
+def _file_documents(path: Path, rel: str, origin: str, default_source: str, config: Config,
+                    stdin_format: Optional[str], stdin, problems: Optional[Problems]) -> Iterator[Document]:
+    """The documents of one input file (or stdin)."""
+    if str(path) == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        text = decode(stream.read(), origin, config)
+        fmt = stdin_format or sniff_format(text)
+        if fmt != "jsonl" and len(text) > config.max_document_bytes:
+            raise _too_large(origin, config.max_document_bytes)
+    else:
+        fmt = detect_format(path)
+        rel = _checked_name(path, rel, config)
+        text = "" if fmt == "jsonl" else decode(read_bytes(path, origin, config.max_document_bytes), origin, config)
+    if fmt == "jsonl":
+        # JSON strings may hold U+2028 and other characters str.splitlines breaks at: split at \n only.
+        lines = text.split("\n") if str(path) == "-" else _jsonl_file_lines(path, origin, config)
+        yield from _jsonl_documents(lines, origin, rel, default_source, config, problems)
+    else:
+        yield Document(id=rel, source=default_source, text=text, kind="html" if fmt == "html" else "text", origin=origin)
 
 
 def as_documents(items: Iterable[Union[Document, Mapping[str, Any]]], config: Config,
                  check_text: bool = True) -> Iterator[Document]:
     """Library input: Documents pass through, dicts are converted; ids must be unique.
-    Text that is not Unicode is handled by ``valid_text`` (unless the caller checks it:
-    ``check_text=False``)."""
+    Every field's text is checked by ``valid_text`` (the text itself unless the caller
+    checks it: ``check_text=False``)."""
     seen = set()
     for n, item in enumerate(items):
         if isinstance(item, Document):
-            doc = item
+            doc = _valid_fields(item, f"item {n}", config)
             if check_text:
                 text = valid_text(doc.text, f"item {n}", config)
                 if text is not doc.text:
@@ -267,4 +440,3 @@ def as_documents(items: Iterable[Union[Document, Mapping[str, Any]]], config: Co
             raise InputError(f"item {n}: document id {doc.id!r} is used twice")
         seen.add(doc.id)
         yield doc
-

@@ -14,7 +14,7 @@ from ..clean.rules import ALL_RULES
 from ..errors import DedupeError, InputError, OutputError
 from ..parallel import collector_paused
 from ..pipeline import run as run_pipeline
-from ..read import read_paths
+from ..read import Problems, read_paths
 from ..write import check_output_folder, write_output
 from .common import Failure, config_from_options, input_options, progress_for
 
@@ -85,9 +85,11 @@ def run(paths, out, force, fmt, quiet, **opts) -> None:
         config = replace(config_from_options(**opts), keep_input_text=False)  # the input text is never written
         check_output_folder(out, force)  # before the work, not after it
         exclude = _output_inside_inputs(paths, out)
+        problems = Problems()
 
         def read():  # a generator: the pipeline starts its workers before the corpus is in memory
-            for n, doc in enumerate(read_paths(paths, config, stdin_format=fmt, exclude=exclude), 1):
+            for n, doc in enumerate(read_paths(paths, config, stdin_format=fmt, exclude=exclude,
+                                               problems=problems), 1):
                 progress("read", n, None)
                 yield doc
 
@@ -95,7 +97,7 @@ def run(paths, out, force, fmt, quiet, **opts) -> None:
         # millions of objects once (the library pauses it inside each of the two calls).
         with collector_paused():
             result = run_pipeline(read(), config, progress=progress)
-            summary = _summary(result.report, write_output(result, out, force=force))
+            summary = _summary(result.report, write_output(result, out, force=force, errors=problems.skipped))
             del result  # freed while the collector is off: nothing left for it to scan
     except DedupeError as err:
         progress.close()
@@ -103,6 +105,9 @@ def run(paths, out, force, fmt, quiet, **opts) -> None:
     progress.close()
     if not quiet:
         click.echo(summary, err=True)
+    if problems.skipped:
+        n = len(problems.skipped)
+        click.echo(f"dedupe: skipped {n} input{'s' if n != 1 else ''} (listed in {Path(out) / 'errors.jsonl'})", err=True)
 
 
 @click.command()

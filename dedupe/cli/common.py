@@ -155,6 +155,11 @@ def input_options(f):
                      help="strict: undecodable UTF-8 is an error (exit 3) [default]; replace: read with U+FFFD and warn.")(f)
     f = click.option("--disable-rule", "disabled_rules", multiple=True, metavar="NAME",
                      help="Switch a cleaning rule off (repeatable; see `dedupe rules`).")(f)
+    f = click.option("--on-error", "on_error", type=click.Choice(["fail", "skip"]),
+                     help="fail: the first unreadable file or invalid record is an error (exit 3) [default]; "
+                          "skip: skip it, count it in report.json and list it in OUT/errors.jsonl.")(f)
+    f = click.option("--max-document-bytes", type=click.IntRange(1), metavar="BYTES",
+                     help="Largest document read, after decompression [50000000].")(f)
     f = click.option("--no-config", is_flag=True, default=False,
                      help="Ignore [tool.dedupe] (pyproject.toml) / [dedupe] (setup.cfg); use defaults and options only.")(f)
     f = click.option("--no-content-filter", "content_filter", flag_value=False, default=None,
