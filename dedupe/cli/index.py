@@ -15,7 +15,7 @@ import click
 
 from ..errors import ConfigError, DedupeError
 from ..index.core import BATCH_DOCUMENTS, Index
-from ..read import read_paths
+from ..read import Problems, read_paths
 from .common import Failure, config_from_options, input_options, progress_for
 
 
@@ -63,7 +63,8 @@ def _add_or_query(store: bool):
         progress = progress_for(quiet or sys.stdout.isatty())  # the JSON lines own the terminal then
         try:
             with _open(location, name, opts) as idx:
-                docs = read_paths(paths, idx.config, stdin_format=fmt)
+                problems = Problems()
+                docs = read_paths(paths, idx.config, stdin_format=fmt, problems=problems)
                 results = idx.iter_add(docs, batch_size) if store else idx.iter_query(docs, batch_size)
                 for n, status in enumerate(results, 1):
                     _emit(status.to_record())
@@ -72,6 +73,8 @@ def _add_or_query(store: bool):
             raise Failure(err) from None
         finally:
             progress.close()
+        if problems.skipped:
+            click.echo(f"dedupe index: skipped {len(problems.skipped)} inputs (each logged above)", err=True)
 
     command.__doc__ = (
         "Clean PATHS, report each paragraph as new or duplicate, and store them."
