@@ -13,6 +13,31 @@ from typing import Any, Mapping, Tuple
 from .errors import ConfigError
 
 
+#: Field annotations (strings, under ``from __future__ import annotations``) -> a check and
+#: the type's name for the message.  bool is not accepted as an int (True is a typo, not 1);
+#: an int is accepted where a float is expected.  Tuples must be real tuples of str in
+#: ``Config(...)``; ``Config.from_mapping`` turns lists (config files, JSON) into tuples.
+_TYPE_CHECKS = {
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    "float": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+    "Tuple[str, ...]": (lambda v: isinstance(v, tuple) and all(isinstance(i, str) for i in v),
+                        "a tuple of strings"),
+}
+
+
+def _check_types(config: "Config") -> None:
+    """ConfigError for a field whose value is not of its annotated type (before range checks)."""
+    for f in fields(config):
+        check = _TYPE_CHECKS.get(str(f.type))
+        if check is None:
+            raise ConfigError(f"internal: no type check for Config field {f.name} ({f.type})")
+        value = getattr(config, f.name)
+        if not check[0](value):
+            raise ConfigError(f"{f.name} must be {check[1]}, not {type(value).__name__} {value!r}")
+
+
 @dataclass(frozen=True)
 class Config:
     # --- read --------------------------------------------------------------------------
@@ -100,6 +125,14 @@ class Config:
         def bad(msg: str) -> None:
             raise ConfigError(msg)
 
+        _check_types(self)
+        if self.disabled_rules:
+            from .clean.rules import RULES_BY_NAME  # lazily: clean imports config
+
+            unknown = [r for r in self.disabled_rules if r not in RULES_BY_NAME]
+            if unknown:
+                bad(f"disabled_rules: unknown rule {', '.join(map(repr, unknown))}; "
+                    f"known: {', '.join(sorted(RULES_BY_NAME))}")
         if self.decode_errors not in ("strict", "replace"):
             bad(f"decode_errors must be 'strict' or 'replace', not {self.decode_errors!r}")
         if self.on_error not in ("fail", "skip"):
@@ -137,11 +170,16 @@ class Config:
     def from_mapping(cls, values: Mapping[str, Any]) -> "Config":
         """Build a Config from a mapping (e.g. a config file section); unknown keys are errors.
 
-        Keys may use dashes or underscores; list values become tuples.
+        Keys may use dashes or underscores; list values become tuples (``Config(...)``
+        itself wants real tuples: ``Config(source_priority=["a"])`` is a ConfigError).
         """
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"settings must be a mapping of names to values, not {type(values).__name__}")
         known = {f.name: f for f in fields(cls)}
         kwargs = {}
         for key, value in values.items():
+            if not isinstance(key, str):
+                raise ConfigError(f"setting names must be strings, not {key!r}")
             name = key.replace("-", "_")
             if name not in known:
                 raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(known))}")

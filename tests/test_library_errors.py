@@ -38,3 +38,55 @@ def test_redis_password_never_in_messages(url, caplog):
     result = CliRunner().invoke(main, ["index", "stats", "--index", url])
     assert result.exit_code == 7
     assert "secret" not in result.output and "secret" not in caplog.text
+
+
+@pytest.mark.parametrize("call, args, error, fragment", [
+    (Config, {"jaccard_threshold": "0.6"}, ConfigError, "jaccard_threshold must be a number"),
+    (Config, {"num_perm": 1.5}, ConfigError, "num_perm must be an integer"),
+    (Config, {"num_perm": True}, ConfigError, "num_perm must be an integer, not bool"),
+    (Config, {"content_filter": 1}, ConfigError, "content_filter must be true or false"),
+    (Config, {"text_field": 5}, ConfigError, "text_field must be a string"),
+    (Config, {"disabled_rules": "abc"}, ConfigError, "disabled_rules must be a tuple of strings"),
+    (Config, {"disabled_rules": ("nosuch",)}, ConfigError, "unknown rule 'nosuch'; known: "),
+    (Config, {"source_priority": ["a"]}, ConfigError, "source_priority must be a tuple of strings"),
+    (Config, {"source_priority": (1,)}, ConfigError, "source_priority must be a tuple of strings"),
+])
+def test_config_types(call, args, error, fragment):
+    with pytest.raises(error, match=fragment):
+        call(**args)
+
+
+def test_config_accepts_int_for_float_and_lists_via_from_mapping():
+    assert Config(jaccard_threshold=1).jaccard_threshold == 1
+    assert Config.from_mapping({"source-priority": ["a"]}).source_priority == ("a",)
+    assert Config(disabled_rules=("show-image",)).disabled_rules == ("show-image",)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    ((5,), "must be a mapping"),
+    (({"num_perm": "x"},), "num_perm must be an integer"),
+    (({"nosuch": 1},), "unknown setting 'nosuch'"),
+    (({1: 2},), "setting names must be strings"),
+])
+def test_from_mapping_errors(args, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        Config.from_mapping(*args)
+
+
+@pytest.mark.parametrize("docs, fragment", [
+    ([{"id": "a"}], "no 'text' field"),
+    ([5], "expected a Document or a dict"),
+    ([{"id": "a", "source": "s", "text": 5}], "non-string 'text'"),
+    ([{"id": "a", "source": "s", "text": "x\udc80y"}], "lone surrogate"),
+])
+def test_run_bad_documents_are_input_errors(docs, fragment):
+    import dedupe
+
+    with pytest.raises(InputError, match=fragment):
+        dedupe.run(docs)
+
+
+def test_cli_disable_rule_unknown_is_exit_5(tmp_path):
+    (tmp_path / "a.txt").write_text(TEXT + "\n")
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "a.txt"), "-o", str(tmp_path / "out"), "--disable-rule", "nosuch"])
+    assert result.exit_code == 5 and "unknown rule 'nosuch'" in result.output
