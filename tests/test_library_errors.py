@@ -90,3 +90,44 @@ def test_cli_disable_rule_unknown_is_exit_5(tmp_path):
     (tmp_path / "a.txt").write_text(TEXT + "\n")
     result = CliRunner().invoke(main, ["run", str(tmp_path / "a.txt"), "-o", str(tmp_path / "out"), "--disable-rule", "nosuch"])
     assert result.exit_code == 5 and "unknown rule 'nosuch'" in result.output
+
+
+def _doc_file(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id": "a", "source": "x", "text": "%s"}\n' % TEXT)
+    return str(path)
+
+
+@pytest.mark.parametrize("command", [["stats"], ["query", "X"], ["remove", "a"], ["prune", "--older-than", "1d"]])
+def test_cli_index_commands_never_create_a_missing_index(tmp_path, command):
+    db = tmp_path / "none.db"
+    args = ["index"] + [_doc_file(tmp_path) if c == "X" else c for c in command] + ["--index", str(db)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 7, result.output
+    assert f"no index at {db}" in result.output and "dedupe index add" in result.output
+    assert not db.exists()
+
+
+def test_cli_index_opens_with_its_own_settings(tmp_path):
+    db = str(tmp_path / "i.db")
+    docs = _doc_file(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["index", "add", docs, "--index", db, "--num-perm", "64", "--bands", "16"]).exit_code == 0
+    result = runner.invoke(main, ["index", "stats", "--index", db])
+    assert result.exit_code == 0, result.output
+    assert '"documents": 1' in result.output.replace(" ", " ")
+    assert runner.invoke(main, ["index", "query", docs, "--index", db]).exit_code == 0
+    assert runner.invoke(main, ["index", "stats", "--index", db, "--num-perm", "64"]).exit_code == 0
+    result = runner.invoke(main, ["index", "stats", "--index", db, "--num-perm", "128"])
+    assert result.exit_code == 6 and "num_perm: stored 64, requested 128" in result.output
+    assert runner.invoke(main, ["index", "remove", "a", "--index", db]).exit_code == 0
+
+
+def test_index_with_non_default_min_containment_opens(tmp_path):
+    db = tmp_path / "i.db"
+    with Index.open(db, Config(min_containment_shingles=3)) as index:
+        index.add([{"id": "a", "source": "x", "text": TEXT}])
+    with Index.open(db) as index:
+        assert index.config.min_containment_shingles == 3 and index.stats().documents == 1
+    result = CliRunner().invoke(main, ["index", "stats", "--index", str(db)])
+    assert result.exit_code == 0, result.output

@@ -9,11 +9,12 @@ import json
 import re
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import click
 
-from ..errors import ConfigError, DedupeError
+from ..errors import ConfigError, DedupeError, IndexSettingsError, IndexStoreError
 from ..index.core import BATCH_DOCUMENTS, Index
 from ..read import Problems, read_paths
 from .common import Failure, config_from_options, input_options, progress_for
@@ -44,8 +45,31 @@ def _index_options(f):
                         help="SQLite file path, or redis://host:port/db or unix:///path/redis.sock.")(f)
 
 
-def _open(location, name, opts) -> Index:
-    return Index.open(location, config_from_options(**opts), name=name)
+def _open(location, name, opts, create: bool = False) -> Index:
+    """Open the index with the settings it stores; settings flags given must equal them.
+
+    Only ``index add`` (``create``) makes a new index: the other commands on a missing
+    one are an IndexStoreError (exit 7), never an empty index left behind.
+    """
+    given = {field: opts[field] for _, field, _, _ in _SETTINGS if opts.get(field) is not None}
+    config = config_from_options(**{k: v for k, v in opts.items() if k not in given})
+    try:  # the flags given, for a new index (``--num-perm 64`` alone may not be a whole Config)
+        full, invalid = replace(config, **given), None
+    except ConfigError as err:
+        full, invalid = None, err
+    try:
+        idx = Index.open(location, full or config, name=name, create=create and full is not None, adopt=True)
+    except IndexStoreError:
+        if invalid is not None:
+            raise invalid from None
+        raise
+    differences = [f"{field}: stored {getattr(idx.config, field)!r}, requested {value!r}"
+                   for field, value in sorted(given.items()) if getattr(idx.config, field) != value]
+    if differences:
+        idx.close()
+        raise IndexSettingsError(f"{idx.location}: index was built with other settings ({'; '.join(differences)}); "
+                                 "open it with the stored settings or build a new index")
+    return idx
 
 
 def _emit(record) -> None:
@@ -62,7 +86,7 @@ def _add_or_query(store: bool):
     def command(paths, location, name, fmt, batch_size, quiet, **opts) -> None:
         progress = progress_for(quiet or sys.stdout.isatty())  # the JSON lines own the terminal then
         try:
-            with _open(location, name, opts) as idx:
+            with _open(location, name, opts, create=store) as idx:
                 problems = Problems()
                 docs = read_paths(paths, idx.config, stdin_format=fmt, problems=problems)
                 results = idx.iter_add(docs, batch_size) if store else idx.iter_query(docs, batch_size)

@@ -35,7 +35,7 @@ import numpy as np
 from .. import fingerprint
 from ..clean.cleaner import clean_document
 from ..config import Config
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, IndexStoreError, InputError
 from ..model import Document, Paragraph
 from ..paragraphs import paragraphs_of
 from ..read import as_documents
@@ -65,6 +65,20 @@ def open_store(location: str, name: str):
     return SqliteStore(text, name)
 
 
+def _adopted(stored: Any, config: Config) -> Config:
+    """``config`` with the fingerprint settings of a stored metadata record (unreadable: unchanged,
+    so the check that follows names the problem)."""
+    import dataclasses
+    import json
+
+    try:
+        settings = json.loads(stored.decode("utf-8") if isinstance(stored, bytes) else stored)["settings"]
+        values = {k: settings[k] for k in config.fingerprint_settings() if k in settings}
+        return dataclasses.replace(config, **values)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, ConfigError):
+        return config
+
+
 class Index:
     """A persistent near-duplicate index (SQLite file or Redis server).
 
@@ -84,26 +98,45 @@ class Index:
         self._band_keys = BandCoder(config)
 
     @classmethod
-    def open(cls, location: Union[str, "os.PathLike"], config: Optional[Config] = None, name: str = "default") -> "Index":
+    def open(cls, location: Union[str, "os.PathLike"], config: Optional[Config] = None, name: str = "default",
+             create: bool = True, adopt: Optional[bool] = None) -> "Index":
         """Open (creating if needed) the index at ``location``.
 
         A file path opens an embedded SQLite index; a ``redis://host:port/db`` or
         ``unix:///path/redis.sock`` URL a Redis one (keys namespaced by ``name``).
         Raises IndexSettingsError when the index was built with other fingerprint
-        settings, IndexStoreError when it is unusable.
+        settings, IndexStoreError when it is unusable.  ``adopt`` (the default when no
+        ``config`` is given): take the fingerprint settings the index stores instead of
+        ``config``'s, so an index opens without repeating its build settings.
+        ``create=False``: a missing index is an IndexStoreError, never a new empty one.
         """
+        if adopt is None:
+            adopt = config is None  # no Config given: the index's own settings
         config = config or Config()
         if not name or any(c in name for c in ":{}\n"):
             raise ConfigError(f"index name must be non-empty without ':', braces or newlines, not {name!r}")
-        store = open_store(str(location), name)
+        text = str(location)
+        is_url = text.startswith(("redis://", "rediss://", "unix://"))
+        if not create and not is_url and not os.path.exists(text):
+            raise IndexStoreError(f"no index at {text} (create one with `dedupe index add`)")
+        store = open_store(text, name)
         try:
+            if not create and is_url and not store.has_meta():
+                raise IndexStoreError(f"no index at {store.location} (create one with `dedupe index add`)")
             stored = store.init_or_read_meta(encode_meta(config))
+            if adopt:
+                config = _adopted(stored, config)
             check_meta(stored, config, store.location)
             store.check_layout()
         except BaseException:
             store.close()
             raise
         return cls(store, config)
+
+    @property
+    def location(self) -> str:
+        """Where the index lives, for messages (a Redis URL's password is ``***``)."""
+        return self._store.location
 
     def close(self) -> None:
         self._store.close()

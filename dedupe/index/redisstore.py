@@ -194,6 +194,11 @@ class RedisStore:
 
     # --- lifecycle -----------------------------------------------------------------
     @_guard
+    @_guard
+    def has_meta(self) -> bool:
+        """Whether this index's metadata record exists (an index was created here)."""
+        return self.r.get(self._key("meta")) is not None
+
     def init_or_read_meta(self, meta: str) -> str:
         meta_key = self._key("meta")
         if self.r.get(meta_key) is None:
