@@ -21,20 +21,69 @@ travel in the jobs; ``forked_map`` runs serially.
 """
 from __future__ import annotations
 
+import ctypes
+import errno
 import gc
+import logging
 import multiprocessing
 import os
 import pickle
+import signal
+import sys
 import tempfile
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+
+from .errors import OutputError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 #: A text as a job carries it: the string itself, or its ``(offset, length)`` in the spool.
 Text = Union[str, Tuple[int, int]]
+
+
+#: prctl option: the signal this process gets when its parent dies (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_setup(parent: Optional[int] = None) -> None:
+    """In a worker or forked child: leave Ctrl-C to the parent (which stops the pool), and
+    die with SIGTERM when the parent dies (even by SIGKILL), so the unlinked spool's disk
+    space is freed.  Linux only (prctl); elsewhere only the SIGINT part."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler raises; a worker just ends
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            return
+    if parent is not None and os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End a pool's workers now (on an interrupt or error): pending jobs are dropped."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            process.terminate()
+        except (OSError, AttributeError):  # already gone
+            pass
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.join(1)
 
 
 def can_fork() -> bool:
@@ -50,15 +99,26 @@ def executor(processes: int) -> Iterator[Optional[ProcessPoolExecutor]]:
     needed in a caller's script, no re-import), with ``gc.freeze`` first: a worker's
     garbage collection then never writes to the parent's pages, which stay shared.
     """
+    cores = available_cores()
+    if processes > cores:
+        log.warning("--workers %d is more than the %d available cores; using %d", processes, cores, cores)
+        processes = cores
     if processes <= 1:
         yield None
         return
     context = multiprocessing.get_context("fork" if can_fork() else "spawn")
     gc.freeze()
     try:
-        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=context,
+                                   initializer=worker_setup, initargs=(os.getpid(),))
+        try:
             list(pool.map(int, range(processes)))  # start the workers now (forked while this process is small)
             yield pool
+        except BaseException:
+            _stop(pool)
+            raise
+        else:
+            pool.shutdown(wait=True)
     finally:
         gc.unfreeze()
 
@@ -88,6 +148,7 @@ def forked_map(fn: Callable[[T], R], items: Sequence[T]) -> List[R]:
     if len(items) < 2 or not can_fork():
         return [fn(x) for x in items]
     children: List[Tuple[int, int]] = []
+    parent = os.getpid()
     gc.freeze()  # a child's collector must not write to (and so copy) this process's pages
     try:
         for item in items[1:]:
@@ -96,6 +157,7 @@ def forked_map(fn: Callable[[T], R], items: Sequence[T]) -> List[R]:
             if pid == 0:  # the child: compute, send, leave without running any of the parent's cleanup
                 status = 1
                 try:
+                    worker_setup(parent)
                     os.close(read_end)
                     try:
                         data = pickle.dumps((True, fn(item)), protocol=pickle.HIGHEST_PROTOCOL)
@@ -112,6 +174,13 @@ def forked_map(fn: Callable[[T], R], items: Sequence[T]) -> List[R]:
         gc.unfreeze()
     try:
         out = [fn(items[0])]
+    except BaseException:  # an interrupt (or error) here: the children's work is not wanted
+        for pid, _ in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        raise
     finally:
         results = []
         for pid, read_end in children:  # always reap every child
@@ -148,7 +217,10 @@ class Spool:
     """
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="dedupe-spool-", buffering=0)
+        try:
+            self._file = tempfile.TemporaryFile(prefix="dedupe-spool-", buffering=0)
+        except OSError as err:
+            raise _spool_error(err) from None
         self.fd = self._file.fileno()
         self.size = 0
         self._pending: List[bytes] = []
@@ -167,7 +239,10 @@ class Spool:
         done = 0
         with memoryview(data) as view:
             while done < len(data):
-                done += os.write(self.fd, view[done:])
+                try:
+                    done += os.write(self.fd, view[done:])
+                except OSError as err:
+                    raise _spool_error(err) from None
 
     def close(self) -> None:
         self._file.close()
@@ -177,6 +252,15 @@ class Spool:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _spool_error(err: OSError) -> OutputError:
+    """A spool that cannot be written (a full disk, most often) as an output error naming TMPDIR."""
+    where = tempfile.gettempdir()
+    full = err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    why = "no space left" if full else (err.strerror or str(err))
+    return OutputError(f"cannot write the input spool in the temporary folder {where} (TMPDIR): {why}; "
+                       f"point TMPDIR at a folder with more room, e.g. TMPDIR=/bigger/disk dedupe run ...")
 
 
 def read_text(fd: Optional[int], text: Text) -> Tuple[str, int]:

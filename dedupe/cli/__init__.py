@@ -13,12 +13,12 @@ import click
 
 from .. import __version__
 from . import batch, hooks, index
-from .common import EXIT_CODES, Failure, exit_code, setup_logging, verbose_option
+from .common import EXIT_CODES, Failure, SignalGroup, exit_code, setup_logging, verbose_option
 
 __all__ = ["main", "EXIT_CODES", "Failure", "exit_code"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=SignalGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dedupe")
 @click.option("-v", "--verbose", count=True, help="Log what is done (-vv for debug); also accepted after the command.")
 def main(verbose: int) -> None:

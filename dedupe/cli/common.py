@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -51,6 +52,48 @@ class Failure(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(f"dedupe: error: {self.format_message()}", err=True)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM as an exception, so that ``finally`` blocks (temporary output folders, the
+    spool, the worker pool) unwind exactly as they do for Ctrl-C."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough; a second must not interrupt the cleanup
+    raise Terminated()
+
+
+def install_signal_handlers() -> dict:
+    """SIGTERM raises ``Terminated``; SIGINT keeps Python's KeyboardInterrupt.  The handlers
+    replaced, to restore (a caller's process, e.g. a test runner, keeps its own afterwards);
+    nothing outside the main thread, where Python cannot set handlers."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    before = {signal.SIGTERM: signal.getsignal(signal.SIGTERM), signal.SIGINT: signal.getsignal(signal.SIGINT)}
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    if before[signal.SIGINT] is not signal.SIG_IGN:  # ignored, e.g. started in the background by a shell
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    return before
+
+
+class SignalGroup(click.Group):
+    """A group whose commands end on SIGINT / SIGTERM with one line on stderr and exit code
+    130 / 143 (128 + the signal), after the cleanup has run, instead of click's "Aborted!"."""
+
+    def invoke(self, ctx: click.Context):
+        before = install_signal_handlers()
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as err:
+            terminated = isinstance(err, Terminated)
+            click.echo("dedupe: terminated" if terminated else "dedupe: interrupted", err=True)
+            ctx.exit(128 + (signal.SIGTERM if terminated else signal.SIGINT))
+        finally:
+            for signum, handler in before.items():
+                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 class StageProgress:
