@@ -13,6 +13,13 @@ The pipeline (``dedupe.pipeline``) decides what runs where; this module only kno
 * ``submit``: a job to the pool, or run here at once when there is no pool.
 * ``collector_paused``: the cyclic garbage collector off for the length of a run.
 * ``forked_map``: a function over a few large slices of arrays, one forked child each.
+* ``worker_setup``: in every worker and forked child, Ctrl-C is left to the parent (which
+  terminates the pool on any exception, KeyboardInterrupt included) and the child dies
+  with its parent, even a SIGKILLed one (``PR_SET_PDEATHSIG``), freeing the spool.
+
+``--workers`` above the available cores is capped to them (a warning says so); the
+output never depends on the number of workers.  A spool that cannot be written (a full
+``TMPDIR``) is an ``OutputError``.
 
 Forking a process that runs other threads (a caller's) is what multiprocessing's "fork"
 context does as well: a child runs only this package's code (numpy, pickle) and leaves

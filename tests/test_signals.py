@@ -143,12 +143,9 @@ def test_full_tmpdir_exits_4_without_traceback(tmp_path, monkeypatch):
     from dedupe.cli import main
 
     def full(self):
-        raise OSError(errno.ENOSPC, "No space left on device")
+        raise parallel._spool_error(OSError(errno.ENOSPC, "No space left on device"))
 
-    monkeypatch.setattr(parallel.Spool, "flush", lambda self: parallel.Spool._raise_for_test(self))
-    monkeypatch.setattr(parallel.Spool, "_raise_for_test",
-                        lambda self: (_ for _ in ()).throw(parallel._spool_error(OSError(errno.ENOSPC, "full"))),
-                        raising=False)
+    monkeypatch.setattr(parallel.Spool, "flush", full)
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps({"id": f"d{i}", "text": f"paragraph number {i} here"}) + "\n" for i in range(50)))
     result = CliRunner().invoke(main, ["run", str(src), "-o", str(tmp_path / "out"), "--workers", "2"])
