@@ -131,3 +131,28 @@ def test_index_with_non_default_min_containment_opens(tmp_path):
         assert index.config.min_containment_shingles == 3 and index.stats().documents == 1
     result = CliRunner().invoke(main, ["index", "stats", "--index", str(db)])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args, fragment", [
+    ((5,), "index location must be a path"),
+    (("i.db", 5), "config must be a dedupe.Config"),
+    (("i.db", None, 5), "index name must be a string"),
+])
+def test_index_open_bad_arguments(tmp_path, monkeypatch, args, fragment):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=fragment):
+        Index.open(*args)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("call, args, error, fragment", [
+    ("prune", ("x",), ConfigError, "datetime or a Unix timestamp"),
+    ("add", ([5],), InputError, "expected a Document or a dict"),
+    ("add", ("abc",), InputError, "expected a Document or a dict"),
+    ("query", ([{"id": "a"}],), InputError, "no 'text' field"),
+    ("add", ([{"id": "a", "source": "s", "text": TEXT}], 0), ConfigError, "batch_size"),
+])
+def test_index_methods_bad_data(tmp_path, call, args, error, fragment):
+    with Index.open(tmp_path / "i.db") as index:
+        with pytest.raises(error, match=fragment):
+            getattr(index, call)(*args)

@@ -110,6 +110,13 @@ class Index:
         ``config``'s, so an index opens without repeating its build settings.
         ``create=False``: a missing index is an IndexStoreError, never a new empty one.
         """
+        if config is not None and not isinstance(config, Config):
+            raise ConfigError(f"config must be a dedupe.Config, not {type(config).__name__}")
+        if not isinstance(location, (str, os.PathLike)):
+            raise ConfigError(f"index location must be a path or a redis:// URL, not {type(location).__name__}")
+        if not isinstance(name, str):
+            raise ConfigError(f"index name must be a string, not {type(name).__name__}")
+        location = os.fspath(location)
         if adopt is None:
             adopt = config is None  # no Config given: the index's own settings
         config = config or Config()
