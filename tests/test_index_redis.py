@@ -222,3 +222,14 @@ def test_cli_on_redis(redis_url, name, tmp_path):
     assert [json.loads(l)["paragraphs"][0]["status"] for l in res.stdout.splitlines()] == ["new", "duplicate"]
     res = CliRunner().invoke(main, ["index", "stats", "--index", redis_url, "--name", name])
     assert json.loads(res.stdout)["documents"] == 2
+
+
+def test_redis_stats_on_a_missing_index_creates_nothing(redis_url, name):
+    from click.testing import CliRunner
+
+    from dedupe.cli import main
+
+    result = CliRunner().invoke(main, ["index", "stats", "--index", redis_url, "--name", name])
+    assert result.exit_code == 7 and "no index at" in result.output
+    with pytest.raises(IndexStoreError, match="no index at"):
+        Index.open(redis_url, name=name, create=False)
