@@ -198,8 +198,8 @@ def test_check_paragraph_level_message(repo):
     (repo / "data/herald/museum.txt").write_text(f"Museum opens\n\n{P4}\n\n{P5}\n\n{P6}\n\n{P1}\n")
     found, _ = check(load_settings(repo), ["data/herald/museum.txt"])
     assert [f.message for f in found] == [
-        "data/herald/museum.txt: paragraph 5 near-duplicates data/herald/bridge.txt paragraph 2 (jaccard 1.00)",
-        "data/herald/museum.txt: paragraph 5 near-duplicates data/wire/bridge.txt paragraph 2 (jaccard 1.00)",
+        "data/herald/museum.txt: paragraph 4 near-duplicates data/herald/bridge.txt paragraph 1 (jaccard 1.00)",
+        "data/herald/museum.txt: paragraph 4 near-duplicates data/wire/bridge.txt paragraph 1 (jaccard 1.00)",
         # A one-paragraph record carried whole is one story with the page (story_min_share).
         "data/herald/museum.txt: same story as data/feed.jsonl:1 (1 near-duplicate paragraph)",
     ]

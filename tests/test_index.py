@@ -477,3 +477,19 @@ def test_band_keys_are_the_documented_fold():
                 for r in range(config.rows):
                     value = (value * _FOLD_MULT + int(sigs[i, b * config.rows + r])) % 2**64
                 assert int(keys[i, b]) == value * _FOLD_MULT % 2**64
+
+
+def test_one_vocabulary_for_duplicate_of(tmp_path):
+    """documents.jsonl and `dedupe index` JSON name a duplicate's paragraph the same way, from 0."""
+    from dedupe.index import Index
+
+    text_a = "First paragraph about the harbour bridge repairs and the money they will cost the town.\n\n" \
+             "Second paragraph says the council voted on Tuesday to close the bridge for three months."
+    with Index.open(str(tmp_path / "v.db")) as idx:
+        idx.add([{"id": "a", "text": text_a}])
+        (status,) = idx.query([{"id": "b", "text": text_a.split("\n\n")[1]}])
+    dup = status.paragraphs[0].duplicate_of
+    assert (dup.document, dup.paragraph) == (dup.doc_id, dup.index) == ("a", 1)
+    record = status.to_record()["paragraphs"][0]["duplicate_of"]
+    assert (record["document"], record["paragraph"]) == ("a", 1)
+    assert (record["doc"], record["index"]) == ("a", 1)  # the names before 0.2, for one release

@@ -178,8 +178,8 @@ def find_all(settings: HookSettings, targets: Optional[Iterable[str]] = None,
             score = f"jaccard {_fmt(m.jaccard)}"
             if m.jaccard < settings.config.jaccard_threshold:
                 score += f", containment {_fmt(m.containment)}"
-            findings.append(Finding(ref.path, ref.line, f"{ref.name}: paragraph {i + 1} near-duplicates "
-                                    f"{oref.name} paragraph {j + 1} ({score})", accept))
+            findings.append(Finding(ref.path, ref.line, f"{ref.name}: paragraph {i} near-duplicates "
+                                    f"{oref.name} paragraph {j} ({score})", accept))
     return sorted(findings, key=lambda f: f.sort_key)
 
 

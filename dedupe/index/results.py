@@ -24,6 +24,16 @@ class DuplicateOf:
     jaccard: float
     containment: float
 
+    @property
+    def document(self) -> str:
+        """The JSON name of ``doc_id`` (``documents.jsonl`` and ``dedupe index`` both say ``document``)."""
+        return self.doc_id
+
+    @property
+    def paragraph(self) -> int:
+        """The JSON name of ``index``: the paragraph's position in its document, from 0."""
+        return self.index
+
 
 @dataclass(frozen=True)
 class ParagraphStatus:
@@ -64,8 +74,11 @@ class DocumentStatus:
             rec: Dict[str, Any] = {"index": p.index, "status": p.status, "text": p.text}
             if p.duplicate_of is not None:
                 d = p.duplicate_of
-                rec["duplicate_of"] = {"doc": d.doc_id, "index": d.index, "source": d.source,
-                                       "jaccard": d.jaccard, "containment": d.containment}
+                # "document"/"paragraph" as in documents.jsonl; "doc"/"index" are the names
+                # before 0.2, kept for one release (README, "One vocabulary").
+                rec["duplicate_of"] = {"document": d.doc_id, "paragraph": d.index, "source": d.source,
+                                       "jaccard": d.jaccard, "containment": d.containment,
+                                       "doc": d.doc_id, "index": d.index}
             paras.append(rec)
         return {
             "id": self.doc_id,
