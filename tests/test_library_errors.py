@@ -156,3 +156,17 @@ def test_index_methods_bad_data(tmp_path, call, args, error, fragment):
     with Index.open(tmp_path / "i.db") as index:
         with pytest.raises(error, match=fragment):
             getattr(index, call)(*args)
+
+
+@pytest.mark.parametrize("call, args, error, fragment", [
+    ("clean_text", (5,), "InputError", "not int"),
+    ("clean_text", (b"show image",), "InputError", "decode bytes first"),
+    ("clean_text", ("text", {"jaccard_threshold": 0.5}), "ConfigError", "dedupe.Config"),
+    ("clean_and_explain", ("text", None, "pdf"), "InputError", "kind must be"),
+    ("html_to_text", (None,), "InputError", "not NoneType"),
+])
+def test_one_document_helpers_reject_what_is_not_text(call, args, error, fragment):
+    import dedupe
+
+    with pytest.raises(getattr(dedupe, error), match=fragment):
+        getattr(dedupe, call)(*args)

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import FrozenSet, List, Optional, Sequence, Tuple
 
 from ..config import Config
+from ..errors import ConfigError, InputError
 from ..model import CleanedDocument, Document, Removal
 from ..normalize import normalize_for_hashing
 from . import rules as R
@@ -233,6 +234,13 @@ def clean_document(document: Document, config: Config, learned: FrozenSet[str] =
 
 def clean_and_explain(raw: str, config: Optional[Config] = None, kind: str = "text") -> Tuple[str, Tuple[Removal, ...]]:
     """Clean one document's text and return it with every removal (rule, line, reason)."""
+    if not isinstance(raw, str):
+        raise InputError(f"expected the document's text as str, not {type(raw).__name__}"
+                         + (" (decode bytes first)" if isinstance(raw, (bytes, bytearray)) else ""))
+    if config is not None and not isinstance(config, Config):
+        raise ConfigError(f"config must be a dedupe.Config, not {type(config).__name__}")
+    if kind not in ("text", "html"):
+        raise InputError(f"kind must be 'text' or 'html', not {kind!r}")
     cleaned = clean_document(Document(id="-", source="-", text=raw, kind=kind), config or Config())
     return cleaned.text, cleaned.removals
 

@@ -38,6 +38,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
+from ..errors import InputError
 from ..model import Removal
 from . import stopwords
 from .content import reads_as_sentence
@@ -619,4 +620,7 @@ def html_to_blocks(html: str) -> Tuple[Block, ...]:
 
 def html_to_text(html: str) -> str:
     """The main article text of an HTML page: kept blocks separated by blank lines."""
+    if not isinstance(html, str):
+        raise InputError(f"expected the page as str, not {type(html).__name__}"
+                         + (" (decode bytes first)" if isinstance(html, (bytes, bytearray)) else ""))
     return html_page(html).text
