@@ -366,6 +366,18 @@ def _utf8_size(story) -> int:
     return size
 
 
+def _warn_unknown_priority_sources(cleaned: Sequence[CleanedDocument], config: Config) -> None:
+    """A ``source_priority`` name that no document carries is most likely a typo: say so
+    (sources are known only once the input is read, so it cannot be a ConfigError)."""
+    if not config.source_priority or not cleaned:
+        return
+    seen = {c.document.source for c in cleaned}
+    missing = [s for s in config.source_priority if s not in seen]
+    if missing:
+        log.warning("source priority: no document has source %s (sources seen: %s)", ", ".join(map(repr, missing)),
+                    ", ".join(sorted(seen)[:10]) + (", ..." if len(seen) > 10 else ""))
+
+
 def run(
     documents: Iterable[Union[Document, Mapping[str, Any]]],
     config: Optional[Config] = None,
@@ -399,6 +411,7 @@ def run(
         count = len(cleaned)
         paragraphs, matches, clusters, stories = _collapse(prepared, config, progress)
     removals = Counter(r.rule for c in cleaned for r in c.removals)
+    _warn_unknown_priority_sources(cleaned, config)
     report = Report(
         documents=count,
         paragraphs=len(paragraphs),

@@ -170,3 +170,12 @@ def test_one_document_helpers_reject_what_is_not_text(call, args, error, fragmen
 
     with pytest.raises(getattr(dedupe, error), match=fragment):
         getattr(dedupe, call)(*args)
+
+
+def test_a_source_priority_no_document_has_is_warned_about(caplog):
+    import dedupe
+
+    with caplog.at_level("WARNING", logger="dedupe.pipeline"):
+        dedupe.run([{"id": "a", "source": "reuters", "text": "A sentence long enough to be one paragraph of news."}],
+                   dedupe.Config(canonical_policy="source-priority", source_priority=("reuter",)))
+    assert "no document has source 'reuter'" in caplog.text and "reuters" in caplog.text
