@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from dedupe import Config, Index
 from dedupe.cli import main
-from dedupe.errors import ConfigError, DedupeError, IndexStoreError, InputError
+from dedupe.errors import ConfigError, IndexStoreError, InputError
 
 TEXT = "The mayor resigned on Monday after a long inquiry into the city budget and its auditors."
 
