@@ -1,4 +1,4 @@
-"""Command line: a thin layer over the library (argument parsing, progress, exit codes).
+"""What every command shares: the error-to-exit-code map, progress, common options.
 
 Exit codes (documented in the README):
 
@@ -11,6 +11,8 @@ Exit codes (documented in the README):
 5    configuration error (out-of-range or inconsistent setting)
 6    index settings differ from the ones the index was built with
 7    index unusable (corrupt, other format version, unreachable server)
+130  interrupted (SIGINT, Ctrl-C)
+143  terminated (SIGTERM)
 ==== =====================================================
 """
 from __future__ import annotations
