@@ -92,3 +92,15 @@ def dedupe_result():
     import dedupe
 
     return dedupe.run([{"id": "a", "text": "One short article about the harbour bridge repairs and their cost."}])
+
+
+def test_out_inside_the_input_folder_is_never_read_on_reruns(tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES / "news", data)
+    alone = _run(data, "-o", tmp_path / "alone")
+    assert alone.exit_code == 0
+    for _ in range(2):  # the second run finds the first one's output inside its input
+        assert _run(data, "-o", data / "out").exit_code == 0
+        assert _tree(data / "out")["documents.jsonl"] == _tree(tmp_path / "alone")["documents.jsonl"]
