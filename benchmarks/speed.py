@@ -313,10 +313,10 @@ def _watch(proc: subprocess.Popen) -> tuple[float, float]:
 def end_to_end(args) -> list[tuple[int, float, float, float]]:
     """`dedupe run` through the CLI: wall time, peak memory of the whole process tree
     (``_watch``) and CPU.  Returns ``(paragraphs, seconds, peak PSS MB, main peak RSS MB)``."""
-    log = subprocess.run(["git", "-C", str(ROOT), "ls-files", "dedupe/pipeline.py", "dedupe/cli.py"],
+    log = subprocess.run(["git", "-C", str(ROOT), "ls-files", "dedupe/pipeline.py", "dedupe/cli/__init__.py"],
                          check=False, capture_output=True, text=True).stdout.split()
     if len(log) < 2:
-        print("end-to-end: dedupe/pipeline.py and dedupe/cli.py are not committed yet; skipped")
+        print("end-to-end: dedupe/pipeline.py and dedupe/cli/__init__.py are not committed yet; skipped")
         return []
     rows = load_paragraphs()
     out = []

@@ -19,7 +19,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from json.encoder import encode_basestring as _encode_str  # what json.dumps(ensure_ascii=False) uses for str
 from pathlib import Path
-from typing import Deque, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -323,15 +323,25 @@ class _LineFile:
             self.pending.popleft().result()  # raises the writer's OSError here
 
 
-def _write_jsonl(stories_path: Path, documents_path: Path, result: Result) -> None:
+#: Documents written between two progress calls (a call per line would cost more than it shows).
+_PROGRESS_EVERY = 4096
+
+
+def _write_jsonl(stories_path: Path, documents_path: Path, result: Result,
+                 progress: Optional[Callable[[str, int, Optional[int]], None]] = None) -> None:
     """``stories.jsonl`` and ``documents.jsonl``, written in one pass over the documents."""
     pending: Deque[Future] = deque()
     with open(stories_path, "wb") as fs, open(documents_path, "wb") as fd, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedupe-write") as writer:
         try:
             files = {True: _LineFile(fs, writer, pending), False: _LineFile(fd, writer, pending)}
+            total, done = len(result.documents), 0
             for is_story, line in _lines(result):
                 files[is_story].add(line)
+                if progress is not None and not is_story:
+                    done += 1
+                    if done % _PROGRESS_EVERY == 0 or done == total:
+                        progress("write", done, total)
             for lf in files.values():
                 lf.flush()
         finally:
@@ -390,7 +400,8 @@ def check_output_folder(out_dir, force: bool = False) -> Path:
     return out
 
 
-def write_output(result: Result, out_dir, *, force: bool = False, errors: Sequence[Skipped] = ()) -> Path:
+def write_output(result: Result, out_dir, *, force: bool = False, errors: Sequence[Skipped] = (),
+                 progress: Optional[Callable[[str, int, Optional[int]], None]] = None) -> Path:
     """Write ``stories.jsonl``, ``documents.jsonl``, ``report.json`` (and ``errors.jsonl``
     when inputs were skipped) into ``out_dir``, all or nothing.
 
@@ -401,7 +412,8 @@ def write_output(result: Result, out_dir, *, force: bool = False, errors: Sequen
     output or the new one, never none; elsewhere (or on a filesystem without the flag) the
     old folder is renamed aside and the new one renamed in: two renames, each atomic, with
     an instant between them where ``out_dir`` does not exist.  On any failure the temporary
-    folder is removed and the old output is left as it was.
+    folder is removed and the old output is left as it was.  ``progress(stage, done,
+    total)`` is told how many documents are written (stage ``"write"``).
     """
     out = check_output_folder(out_dir, force)
     parent = out.absolute().parent
@@ -414,7 +426,7 @@ def write_output(result: Result, out_dir, *, force: bool = False, errors: Sequen
             shutil.rmtree(tmp)
         tmp.mkdir()
         with collector_paused():  # the records' objects are many and short-lived: nothing to collect
-            _write_jsonl(tmp / "stories.jsonl", tmp / "documents.jsonl", result)
+            _write_jsonl(tmp / "stories.jsonl", tmp / "documents.jsonl", result, progress)
         if errors:
             with open(tmp / "errors.jsonl", "w", encoding="utf-8", newline="\n") as f:
                 f.writelines(_dumps({"where": e.where, "reason": e.reason}) + "\n" for e in errors)

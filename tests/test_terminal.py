@@ -61,6 +61,7 @@ def test_run_draws_progress_at_a_terminal(tmp_path):
     assert "read" in shown and "items" in shown  # the unknown-total stage: a count, not a crash
     assert "100%|" in shown                       # a stage with a total draws a full bar
     assert "stories" in shown and (tmp_path / "out" / "stories.jsonl").is_file()
+    assert "write" in shown  # the last stage has a bar too
 
 
 def test_run_quiet_at_a_terminal_is_silent(tmp_path):

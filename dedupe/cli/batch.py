@@ -97,7 +97,7 @@ def run(paths, out, force, fmt, quiet, **opts) -> None:
         # millions of objects once (the library pauses it inside each of the two calls).
         with collector_paused():
             result = run_pipeline(read(), config, progress=progress)
-            summary = _summary(result.report, write_output(result, out, force=force, errors=problems.skipped))
+            summary = _summary(result.report, write_output(result, out, force=force, errors=problems.skipped, progress=progress))
             del result  # freed while the collector is off: nothing left for it to scan
     except DedupeError as err:
         progress.close()
