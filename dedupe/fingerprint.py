@@ -127,7 +127,42 @@ def _power_table(base: int, size: int) -> np.ndarray:
     return out
 
 
+#: Characters hashed in one go.  The hashing holds ~40 bytes of arrays per character, so a
+#: batch (or one runaway 12 MB paragraph) is cut into pieces of at most this many characters,
+#: at whitespace, which ends a token: the hashes are the same, the peak ~80 MB.
+_TOKEN_CHUNK_CHARS = 1 << 21
+
+
 def _token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of the tokens of ``texts`` in order, and the paragraph of each token
+    (``_joined_token_hashes`` over pieces of at most ``_TOKEN_CHUNK_CHARS`` characters)."""
+    limit = _TOKEN_CHUNK_CHARS
+    if sum(map(len, texts)) + len(texts) <= limit:
+        return _joined_token_hashes(texts)
+    pieces: list = []  # (text piece, its paragraph)
+    for i, text in enumerate(texts):
+        start = 0
+        while len(text) - start > limit:
+            cut = max(text.rfind(" ", start + 1, start + limit), text.rfind("\n", start + 1, start + limit),
+                      text.rfind("\t", start + 1, start + limit))
+            cut = cut if cut > start else start + limit  # no whitespace in a whole piece: cut a token
+            pieces.append((text[start:cut], i))
+            start = cut
+        pieces.append((text[start:] if start else text, i))
+    toks, paras, group, size = [], [], [], 0
+    for piece in pieces + [None]:
+        if piece is None or (group and size + len(piece[0]) + 1 > limit):
+            tok, local = _joined_token_hashes([p for p, _ in group])
+            toks.append(tok)
+            paras.append(np.array([q for _, q in group], dtype=np.int64)[local])
+            group, size = [], 0
+        if piece is not None:
+            group.append(piece)
+            size += len(piece[0]) + 1
+    return np.concatenate(toks), np.concatenate(paras)
+
+
+def _joined_token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of the tokens of ``texts`` in order, and the paragraph of each token.
 
     Equivalent to hashing every string of ``normalize.tokens(text)``: the NFKC-normalised

@@ -212,3 +212,20 @@ def test_power_tables_equal_direct_powers(monkeypatch):
     monkeypatch.setattr(fp, "_POWERS_KEPT", 100)
     assert fp._powers(base, 3000).tolist() == direct  # too long to keep: computed
     assert fp._powers(base, 0).size == 0 and not fp._powers(base, 10).flags.writeable
+
+
+def test_token_hashes_in_bounded_pieces_equal_one_pass(monkeypatch):
+    """A batch or one runaway paragraph is hashed in pieces cut at whitespace: same hashes."""
+    import random
+
+    import dedupe.fingerprint as F
+
+    rng = random.Random(3)
+    words = ["alpha", "Beta", "gämma", "harbour", "COUNCIL", "naïve", "ﬁne", "a\u0301b", "l'été"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 2000))) + rng.choice(["", "\n", "\tx"])
+             for _ in range(40)]
+    whole = F._joined_token_hashes(texts)
+    for limit in (77, 1000, 4096):
+        monkeypatch.setattr(F, "_TOKEN_CHUNK_CHARS", limit)
+        pieces = F._token_hashes(texts)
+        assert np.array_equal(whole[0], pieces[0]) and np.array_equal(whole[1], pieces[1])

@@ -179,11 +179,25 @@ def _two_sentences(text: str) -> bool:
     return any(m.group(1)[-1].islower() and m.group(2).isupper() for m in _INNER_STOP.finditer(text))
 
 
+#: A line longer than this (characters) is prose by its length alone, so its stopwords and
+#: repeat key are taken from its first LONG_LINE_CHARS characters: a single 12 MB line (a
+#: runaway scrape) then costs a few times its size, not the ~20x that tokenising it all did.
+LONG_LINE_CHARS = 20_000
+_NON_SPACE = re.compile(r"\S+")
+
+
 def _features(text: str) -> LineFeatures:
     """Features of a stripped line; it is lowered and tokenised once (the tokens serve ``_repeated`` too)."""
-    low = text.lower()
-    toks = lower_words(text, low)
-    n_words = len(text.split())
+    if len(text) > LONG_LINE_CHARS:
+        head = text[:LONG_LINE_CHARS]
+        n_words = sum(1 for _ in _NON_SPACE.finditer(text))  # counted, never listed
+        # the count joins the key, so two long lines are one repeated line only if alike in length too
+        toks = lower_words(head, head.lower()) + [f"\x00{n_words}"]
+        low = text.lower() if n_words < CHROME_MAX_WORDS else head  # chrome_of reads it only then
+    else:
+        low = text.lower()
+        toks = lower_words(text, low)
+        n_words = len(text.split())
     bare = text.rstrip(_CLOSERS)
     end = bool(bare) and bare[-1] in _SENTENCE_STOPS
     chrome = chrome_of(text, low) if n_words < CHROME_MAX_WORDS else None
