@@ -100,9 +100,9 @@ def run(paths, out, force, fmt, quiet, **opts) -> None:
             summary = _summary(result.report, write_output(result, out, force=force, errors=problems.skipped, progress=progress))
             del result  # freed while the collector is off: nothing left for it to scan
     except DedupeError as err:
-        progress.close()
         raise Failure(err) from None
-    progress.close()
+    finally:  # on an error or Ctrl-C too, so the message starts on a line of its own
+        progress.close()
     if not quiet:
         click.echo(summary, err=True)
     if problems.skipped:
