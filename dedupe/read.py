@@ -372,18 +372,8 @@ def read_paths(paths: Iterable[str], config: Config, stdin_format: Optional[str]
     seen = {}
     for path, rel, default_source in iter_files(paths, exclude, skipping):
         origin = "<stdin>" if str(path) == "-" else printable_path(path)
-        try:
-            docs = list(_file_documents(path, rel, origin, default_source, config, stdin_format, stdin, skipping)) \
-                if detect_format(path) != "jsonl" else None
-        except InputError as err:
-            if skipping is None:
-                raise
-            skipping.skip(origin, err)
-            continue
-        if docs is None:  # JSONL: streamed record by record
-            docs = _file_documents(path, rel, origin, default_source, config, stdin_format, stdin, skipping)
-        try:
-            for doc in docs:
+        try:  # streamed: a JSONL file (or stdin) record by record
+            for doc in _file_documents(path, rel, origin, default_source, config, stdin_format, stdin, skipping):
                 if doc.id in seen:
                     err = InputError(f"{doc.origin}: document id {doc.id!r} already used by {seen[doc.id]}")
                     if skipping is None:
@@ -392,7 +382,7 @@ def read_paths(paths: Iterable[str], config: Config, stdin_format: Optional[str]
                     continue
                 seen[doc.id] = doc.origin
                 yield doc
-        except InputError as err:  # the file as a whole (a corrupt gzip stream, a read error)
+        except InputError as err:  # the file as a whole (unreadable, undecodable, a corrupt gzip stream)
             if skipping is None:
                 raise
             skipping.skip(origin, err)
