@@ -38,6 +38,14 @@ def _check_types(config: "Config") -> None:
             raise ConfigError(f"{f.name} must be {check[1]}, not {type(value).__name__} {value!r}")
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity; the CPU count off Linux)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class Config:
     # --- read --------------------------------------------------------------------------
@@ -159,12 +167,7 @@ class Config:
     @property
     def processes(self) -> int:
         """Worker processes to use: ``workers``, or the cores this process may run on when 0."""
-        if self.workers:
-            return self.workers
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not Linux
-            return max(1, os.cpu_count() or 1)
+        return self.workers or available_cores()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "Config":

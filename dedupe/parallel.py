@@ -42,6 +42,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
+from .config import available_cores
 from .errors import OutputError
 
 log = logging.getLogger(__name__)
@@ -55,14 +56,6 @@ Text = Union[str, Tuple[int, int]]
 
 #: prctl option: the signal this process gets when its parent dies (linux/prctl.h).
 PR_SET_PDEATHSIG = 1
-
-
-def available_cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def worker_setup(parent: Optional[int] = None) -> None:
