@@ -49,13 +49,15 @@ LINE_RULES: Tuple[Rule, ...] = (
     Rule("file-photo-caption", "photo caption of a wire picture ('FILE PHOTO: ...')",
          re.compile(r"\s*(?:FILE PHOTO|FILE PICTURE|REUTERS PHOTO)\s*[:\-–—].*|\s*FILE\s*[-–—]\s+.*\b(?:photo|file photo)\b.*")),
     Rule("advertisement", "ad slot label",
-         _rx(r"advertisement|advertising|sponsored(?: content)?|ad|ads by \w+|anzeige|werbung|publicidad|"
-             r"publicité|pubblicità|reklame|story continues below(?: advertisement)?")),
+         _rx(r"(?:advertisement|advertising|sponsored(?: content)?|ad|ads by \w+|anzeige|werbung|publicidad|"
+             r"publicité|pubblicità|reklame|story continues below(?: advertisement)?)(?:\s+continue reading the main story)?|"
+             r"continue reading the main story")),
     Rule("share-prompt", "social share buttons",
          _rx(r"(?:" + _SHARE_WORD + r")(?:[\s|/,•·]+(?:" + _SHARE_WORD + r"))*")),
     Rule("newsletter-prompt", "newsletter sign-up prompt",
          _rx(r"(?:sign up|subscribe|get|join|enter your e-?mail|register)\b.{0,120}?"
-             r"\b(?:newsletters?|inbox|e-?mail updates|daily briefing|bulletins?)\b.{0,80}")),
+             r"\b(?:newsletters?|inbox|e-?mail updates|daily briefing|bulletins?)\b.{0,80}|"
+             r"newsletters?\s+sign[- ]?up|newsletter")),
     Rule("image-caption", "BBC-style caption label ('Image caption ...')",
          _rx(r"(?:image|media|video) caption\b.*")),
     Rule("image-copyright", "picture credit ('Image copyright ...')",
@@ -67,10 +69,35 @@ LINE_RULES: Tuple[Rule, ...] = (
          _rx(r"[^()]{0,300}\((?:images?|photos?|pictures?|pic|credit|foto|bild|photograph)\s*:\s*[^()]{1,60}\)")),
     Rule("read-more", "cross-link to another article ('Read more: ...')",
          _rx(r"(?:read more|read also|also read|related|see also|more on this|lire aussi|à lire aussi|a lire aussi|"
-             r"lesen sie auch|mehr zum thema|lee también|leer más|lea también)\s*[:»>|].*|read more|continue reading|click here to read more")),
-    Rule("ui-label", "label of a page widget (video player, loader), not text",
-         _rx(r"scroll down for (?:video|more)|video loading|loading|watch(?: the)? video|play video|"
-             r"skip (?:to main )?(?:content|ad)|close|back to top|toggle navigation|menu")),
+             r"lesen sie auch|mehr zum thema|lee también|leer más|lea también)\s*[:»>|].*|read more|continue reading|click here to read more|"
+             r"related|see all related|related coverage|more:\s.{1,150}")),
+    Rule("ui-label", "label of a page widget (video player, loader, gallery), not text",
+         _rx(r"scroll down for (?:videos?|more)|(?:video|poll|gallery|player|slideshow)?\s*loading(?:\s*(?:…|\.\.\.))?|"
+             r"watch(?: the)? video|play video|photos?|videos?|gallery|slideshow|"
+             r"skip (?:to main )?(?:content|ad)|close|back to top|toggle navigation|menu|"
+             r"please enable javascript to (?:watch|view)(?: this video)?|view on (?:instagram|twitter|facebook|youtube)")),
+    Rule("comment-prompt", "prompt to comment, or a notice that comments are closed",
+         _rx(r"(?:(?:additional reporting by [^.!?]{1,60}\.\s*)?have something to add to this story\?\s*)?share (?:it|them|your (?:thoughts|views|story)) "
+             r"(?:with us )?in the comments(?: (?:below|section))?|have something to add to this story\?|"
+             r"(?:sorry,? )?we are not (?:currently )?accepting comments on this (?:article|story)|comments are (?:now )?closed(?: on this (?:article|story))?|"
+             r"(?:leave|post|add) a comment(?: below)?|join the (?:conversation|discussion)(?: below)?")),
+    Rule("click-prompt", "prompt to click through to a video, gallery or another site ('Click for more from ...')",
+         _rx(r"(?:(?:on|using) a mobile device\??|for mobile users,?|mobile users:?)?\s*click (?:here |the photo |photo |image )?"
+             r"(?:for|to (?:see|watch|view|read)|and see)\s(?:more from [^.!?]{1,60}|(?:the |a |our )?(?:full )?"
+             r"(?:video|videos|slideshow|gallery|photos|pictures|images|story)(?: [^.!?]{0,40})?)")),
+    Rule("follow-prompt", "prompt to follow an account ('Follow @name on Twitter')",
+         _rx(r"(?:—+\s*>*\s*)?(?:>>\s*)?follow (?:me |us )?(?:[\w.' ]{1,40} )?\(?@\w{1,30}\)?(?: on (?:twitter|instagram|facebook|x))?")),
+    Rule("social-embed-meta", "the byline of an embedded post ('— Name (@handle) October 5, 2014', 'A photo posted by ...')",
+         _rx(r"(?:—|–|-|&mdash;)\s*[^()]{0,60}\(@\w{1,30}\)\s+\w+\.? \d{1,2},? \d{4}|"
+             r"a (?:photo|video|post) (?:posted|shared) by [^()]{1,60}\(@\w{1,30}\)(?: on [\w ,:]{1,40})?|"
+             r"pic\.twitter\.com/\w+")),
+    Rule("agency-photo-credit", "wire photo credit, alone or before its caption ('AP Photo/Name', 'AFP PHOTO/...')",
+         re.compile(r"\s*\(?(?:AP|AFP|EPA|Reuters|REUTERS|Getty Images|Getty|PA|Xinhua|Anadolu)\s+(?:Photo|PHOTO|Images|IMAGES|Pictures)\s*/.*")),
+    Rule("contributor-credit", "who else reported the story ('X contributed to this report', 'Reporting by ...; Editing by ...')",
+         _rx(r"[^.!?]{0,100}\bcontributed (?:to )?(?:this |the )?(?:report|story|article|reporting)\b[^.!?]{0,60}|"
+             r"(?:additional )?reporting by [^.!?]{1,80}(?:;\s*(?:writing|editing) by [^.!?]{1,80})*|"
+             r"(?:writing|editing) by [^.!?]{1,80}(?:;\s*(?:writing|editing) by [^.!?]{1,80})*|"
+             r"with (?:news )?wire services|\(?(?:with|additional) (?:agencies|wires)\)?")),
 )
 
 #: Document-level rules (implemented by the cleaner; listed for --explain).
@@ -90,6 +117,8 @@ MOST_POPULAR = Rule(
 #: Headings whose following link titles go with them (until the first line of prose).
 LINK_LIST_HEADINGS = (RELATED_ARTICLES, MOST_POPULAR)
 LEARNED = Rule("learned-template", "line this source repeats on many of its own pages (site template)")
+CORPUS = Rule("corpus-boilerplate", "short line that recurs across many documents of many stories in this run "
+              "(ad slug, newsletter prompt, video placeholder): boilerplate even where no one source repeats it often")
 CONTENT = Rule("low-content", "navigation or page chrome by its features (see dedupe.clean.content)")
 
 #: What the HTML stage drops, by block (``dedupe.clean.html.HTML_REMOVAL_RULES`` maps each block's
@@ -115,10 +144,11 @@ HTML_RULES: Tuple[Rule, ...] = tuple(Rule(name, "HTML stage: " + reason) for nam
     ("html-headline", "the headline (<h1>, or a block repeating the page title): it is the document's title"),
     ("html-link-list", "block made mostly of links"),
     ("html-edge-text", "short text before or after the article body (byline, date, label)"),
+    ("block-model", "the learned block model scores it as boilerplate (dedupe/clean/weights/html_blocks.json)"),
     ("html-other", "dropped by the HTML stage for another reason (see the removal's reason)"),
 ))
 
-ALL_RULES: Tuple[Rule, ...] = LINE_RULES + (REPEATED_HEADLINE, MASTHEAD) + LINK_LIST_HEADINGS + (LEARNED, CONTENT) + HTML_RULES
+ALL_RULES: Tuple[Rule, ...] = LINE_RULES + (REPEATED_HEADLINE, MASTHEAD) + LINK_LIST_HEADINGS + (LEARNED, CORPUS, CONTENT) + HTML_RULES
 RULES_BY_NAME = {rule.name: rule for rule in ALL_RULES}
 
 
