@@ -78,6 +78,17 @@ class Config:
     learn_min_fraction: float = 0.5
     #: ... and on at least this many of them (guards small sources: 2 of 4 is a coincidence).
     learn_min_count: int = 3
+    #: Corpus-wide boilerplate (rule ``corpus-boilerplate``): a short line that is not a sentence
+    #: and recurs on at least this many documents of the run (0 switches it off) ...
+    corpus_min_documents: int = 3
+    #: ... of at least this many different stories (a wire line carried by 30 outlets is one story) ...
+    corpus_min_stories: int = 3
+    #: ... that are at least this share of those documents ...
+    corpus_min_story_share: float = 0.5
+    #: ... and of at least this many sources (or all of them, in a run with fewer).  "Scroll down
+    #: for video" on 37 of 1,683 scraped bodies of 32 stories is boilerplate; no single outlet
+    #: repeats it on half its pages, so the per-source template cannot learn it.
+    corpus_min_sources: int = 3
     #: Drop navigation/boilerplate lines of naive scrapes by content features
     #: (see ``dedupe.clean.content``); named rules and learned lines run regardless.
     content_filter: bool = True
@@ -153,7 +164,7 @@ class Config:
             bad("num_perm must be at least 1")
         if self.bands < 1 or self.rows < 1 or self.bands * self.rows > self.num_perm:
             bad(f"bands x rows ({self.bands} x {self.rows}) must be at most num_perm ({self.num_perm})")
-        for name in ("jaccard_threshold", "containment_threshold", "learn_min_fraction", "story_min_share"):
+        for name in ("jaccard_threshold", "containment_threshold", "learn_min_fraction", "story_min_share", "corpus_min_story_share"):
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
                 bad(f"{name} must be in (0, 1], not {value!r}")

@@ -31,7 +31,9 @@ import numpy as np
 from . import candidates, fingerprint
 from .canonical import build_clusters, build_stories
 from .clean.cleaner import clean_document, extract_page, split_lines, with_page_metadata
-from .clean.learned import learn_template_keys, page_keys, template_lines
+from .clean import rules as R
+from .clean.learned import (CorpusLine, corpus_keys, corpus_lines, learn_corpus_keys, learn_template_keys, line_key,
+                            page_keys, template_lines)
 from .cluster import connected_components
 from .config import Config
 from .model import CleanedDocument, Document, Match, Paragraph, Removal, Report, Result
@@ -119,14 +121,17 @@ def _page_job(args) -> List[Tuple[Optional[str], Optional[Tuple[int, FrozenSet[i
     """Per document: its extracted text when it was HTML (else None), its page keys (when
     its source may learn a template), its size in UTF-8 bytes and, for HTML, the page's
     (title, url)."""
-    fd, docs, learn = args
+    fd, docs, learn, corpus = args
     out = []
     for source, kind, item in docs:
         raw, size = read_text(fd, item)
         text, meta = extract_page(Document(id="", source=source, text=raw, kind=kind))
-        lines = split_lines(text) if learn is None or source in learn else []
+        templated = learn is None or source in learn
+        lines = split_lines(text) if templated or corpus else []
+        keys = [line_key(line) for line in lines]
         html = kind == "html"
-        out.append((text if html else None, page_keys(lines) if lines else None, size, meta if html else None))
+        out.append((text if html else None, page_keys(lines, keys) if lines and templated else None, size,
+                    meta if html else None, corpus_keys(lines, keys) if lines and corpus else None))
     return out
 
 
@@ -151,13 +156,16 @@ _Cleaned = Tuple[List[Tuple[tuple, Tuple[str, ...], int]], Optional[tuple]]
 
 def _clean_job(args) -> _Cleaned:
     """Clean a chunk of (extracted) texts and (unless told not to) fingerprint their paragraphs."""
-    fd, docs, templates, config, with_fingerprints = args
+    fd, docs, templates, corpus, config, with_fingerprints = args
     out, paragraphs = [], []
     for source, item in docs:
         raw, size = read_text(fd, item)
         keys, pages = templates.get(source, (frozenset(), 0))
-        template = template_lines(split_lines(raw), keys) if keys else frozenset()
-        cleaned = clean_document(Document(id="", source=source, text=""), config, template, _note(source, pages), text=raw)
+        lines = split_lines(raw) if keys or corpus else []
+        template = template_lines(lines, keys) if keys else frozenset()
+        boiler = corpus_lines(lines, corpus) if corpus else {}
+        cleaned = clean_document(Document(id="", source=source, text=""), config, template, _note(source, pages), text=raw,
+                                 corpus=boiler)
         removals = tuple((r.rule, r.text, r.where, r.reason) for r in cleaned.removals)  # plain tuples pickle anywhere
         out.append((removals, cleaned.paragraphs, size))
         paragraphs.extend(cleaned.paragraphs)
@@ -185,22 +193,26 @@ def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optio
     ``{source: (template line keys, pages)}``.  ``learn``: the sources that may learn a
     template (None: any); and ``{document number: (title, url)}`` of the HTML pages."""
     fd = spool.fd if spool is not None else None
-    submitted = [(batch, submit(pool, _page_job, (fd, batch[2], learn))) for batch in batches]
+    corpus = config.corpus_min_documents > 0 and R.CORPUS.name not in config.disabled_rules
+    submitted = [(batch, submit(pool, _page_job, (fd, batch[2], learn, corpus))) for batch in batches]
     total = submitted[-1][0][1] if submitted else 0  # everything is read by now
     out: List[_Batch] = []
     sizes: List[int] = []
     pages = []
+    corpus_docs: List[Tuple[str, Tuple[int, ...], FrozenSet[int]]] = []
     metas: Dict[int, Tuple[Optional[str], Optional[str]]] = {}
     for (a, b, items), future in submitted:
         result = future.result()
         texts: List[Tuple[str, str, Text]] = []
-        for n, ((source, kind, item), (text, keys, size, meta)) in enumerate(zip(items, result), a):
+        for n, ((source, kind, item), (text, keys, size, meta, ckeys)) in enumerate(zip(items, result), a):
             if text is not None:  # an HTML page: pass 2 cleans its extraction
                 metas[n] = meta
                 item = spool.add(text) if spool is not None else text
             texts.append((source, kind, item))
             if keys is not None:
                 pages.append((source, *keys))
+            if ckeys is not None:
+                corpus_docs.append((source, *ckeys))
             sizes.append(size)
         out.append((a, b, texts))
         progress("learn", b, total)
@@ -209,7 +221,10 @@ def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optio
     learned = learn_template_keys(pages, config)
     for source, (lines, n) in learned.items():
         log.info("source %s: %d template lines learned from %d pages", source, len(lines), n)
-    return out, sizes, learned, metas
+    boilerplate = learn_corpus_keys(corpus_docs, config)
+    if boilerplate:
+        log.info("corpus: %d boilerplate lines learned across %d documents", len(boilerplate), len(corpus_docs))
+    return out, sizes, learned, metas, boilerplate
 
 
 def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
@@ -240,20 +255,22 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
             batches = [(a, b, [(d.source, d.kind, d.text) for d in docs[a:b]]) for a, b in ranges]
             per_source = Counter(doc.source for doc in docs)
             learn = frozenset(s for s, n in per_source.items() if n >= config.learn_min_documents)
-            first_pass = bool(learn) or any(doc.kind == "html" for doc in docs)
+            first_pass = (bool(learn) or any(doc.kind == "html" for doc in docs)
+                          or (0 < config.corpus_min_documents <= len(docs)))
             if not config.keep_input_text:
                 docs = [_without_text(d) for d in docs]
         fd = spool.fd if spool is not None else None
         sizes: Optional[List[int]] = None
         learned: Dict[str, Tuple[FrozenSet[int], int]] = {}
         metas: Dict[int, Tuple[Optional[str], Optional[str]]] = {}  # HTML pages' own (title, url)
+        boilerplate: Dict[int, CorpusLine] = {}
         if first_pass:
-            batches, sizes, learned, metas = _learn(pool, batches, spool, learn, config, progress)
+            batches, sizes, learned, metas, boilerplate = _learn(pool, batches, spool, learn, config, progress)
             log.info("read and learn: %d documents in %.1f s", len(docs), time.perf_counter() - started)
         jobs = [
             (a, b, submit(pool, _clean_job, (fd, [(source, text) for source, _, text in items],
                                              {s: learned[s] for s in {s for s, _, _ in items} if s in learned},
-                                             config, with_fingerprints)))
+                                             boilerplate, config, with_fingerprints)))
             for a, b, items in batches
         ]
         del batches

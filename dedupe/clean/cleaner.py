@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import FrozenSet, List, Optional, Sequence, Tuple
+from typing import FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from ..config import Config
 from ..errors import ConfigError, InputError
@@ -111,7 +111,8 @@ def _headline(lines: Sequence[str], verdicts: List[Optional[R.Rule]], disabled: 
     return kept[head]
 
 
-def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str]) -> List[Optional[R.Rule]]:
+def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str],
+          corpus: Mapping[str, str] = {}) -> List[Optional[R.Rule]]:
     """One pass: the rule removing each line, or None to keep it."""
     disabled = config.disabled_rules
     verdicts: List[Optional[R.Rule]] = [R.match_line(line, disabled) for line in lines]
@@ -120,6 +121,10 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str]) -> List
         for i, line in enumerate(lines):
             if verdicts[i] is None and normalize_for_hashing(line) in learned:
                 verdicts[i] = R.LEARNED
+    if corpus and R.CORPUS.name not in disabled:
+        for i, line in enumerate(lines):
+            if verdicts[i] is None and normalize_for_hashing(line) in corpus:
+                verdicts[i] = R.CORPUS
 
     headline = _headline(lines, verdicts, disabled)
 
@@ -160,14 +165,17 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str]) -> List
 
 def clean_lines(
     lines: Sequence[str], config: Config, learned: FrozenSet[str] = frozenset(), learned_note: str = "",
-    numbers: Optional[Sequence[int]] = None,
+    numbers: Optional[Sequence[int]] = None, corpus: Mapping[str, str] = {},
 ) -> Tuple[List[str], List[Removal]]:
-    """Kept lines and removals; ``where`` is ``line N`` with N from ``numbers`` (default: 1, 2, ...)."""
+    """Kept lines and removals; ``where`` is ``line N`` with N from ``numbers`` (default: 1, 2, ...).
+
+    ``learned``: the normalised lines of this source's template (reason ``learned_note``);
+    ``corpus``: normalised corpus-wide boilerplate lines, each with its reason (the counts)."""
     positions = list(numbers) if numbers is not None else list(range(1, len(lines) + 1))
     current = list(lines)
     removals: List[Removal] = []
     for _ in range(_MAX_PASSES):
-        verdicts = _pass(current, config, learned)
+        verdicts = _pass(current, config, learned, corpus)
         if not any(verdicts):
             break
         next_lines, next_pos = [], []
@@ -177,6 +185,8 @@ def clean_lines(
                 next_pos.append(pos)
             else:
                 reason = learned_note if rule.name == R.LEARNED.name and learned_note else rule.reason
+                if rule.name == R.CORPUS.name:
+                    reason = corpus.get(normalize_for_hashing(line), rule.reason)
                 removals.append(Removal(rule=rule.name, text=line, where=f"line {pos}", reason=reason))
         current, positions = next_lines, next_pos
     removals.sort(key=lambda r: int(r.where.split()[1]))
@@ -211,7 +221,8 @@ def extract(document: Document) -> str:
 
 
 def clean_document(document: Document, config: Config, learned: FrozenSet[str] = frozenset(),
-                   learned_note: str = "", text: Optional[str] = None) -> CleanedDocument:
+                   learned_note: str = "", text: Optional[str] = None,
+                   corpus: Mapping[str, str] = {}) -> CleanedDocument:
     """Clean one document; ``text`` is its already extracted text, when the caller has it.
 
     An HTML page cleaned from its markup (``text`` None) also reports what the HTML stage
@@ -228,7 +239,7 @@ def clean_document(document: Document, config: Config, learned: FrozenSet[str] =
         text, html_removals = page.text, page.removals()
         document = with_page_metadata(document, page.title, page.url)
     lines, numbers = numbered_lines(extract(document) if text is None else text)
-    kept, removals = clean_lines(lines, config, learned, learned_note, numbers)
+    kept, removals = clean_lines(lines, config, learned, learned_note, numbers, corpus)
     return CleanedDocument(document=document, paragraphs=tuple(kept), removals=html_removals + tuple(removals))
 
 

@@ -14,8 +14,9 @@ copy of the corpus, and worker processes can send their counts cheaply.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from hashlib import blake2b
-from typing import Dict, FrozenSet, Hashable, Iterable, Mapping, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, Hashable, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ..config import Config
 from ..normalize import normalize_for_hashing
@@ -30,9 +31,11 @@ def line_key(line: str) -> int:
     return int.from_bytes(blake2b(normalize_for_hashing(line).encode("utf-8"), digest_size=8).digest(), "little")
 
 
-def page_keys(lines: Sequence[str]) -> Tuple[int, FrozenSet[int]]:
-    """``(page key, line keys)`` of one page: the key of its longest line, and of every line."""
-    keys = [line_key(line) for line in lines]
+def page_keys(lines: Sequence[str], keys: Optional[Sequence[int]] = None) -> Tuple[int, FrozenSet[int]]:
+    """``(page key, line keys)`` of one page: the key of its longest line, and of every line
+    (``keys``: the lines' ``line_key`` when the caller has them)."""
+    if keys is None:
+        keys = [line_key(line) for line in lines]
     longest = max(range(len(lines)), key=lambda i: (len(lines[i]), -i))
     return keys[longest], frozenset(keys)
 
@@ -90,3 +93,119 @@ def template_lines(lines: Sequence[str], keys: FrozenSet[int]) -> FrozenSet[str]
     if not keys:
         return frozenset()
     return frozenset(normalize_for_hashing(line) for line in lines if line_key(line) in keys)
+
+
+# --------------------------------------------------------------------------------------
+# Corpus-wide boilerplate: short lines that recur across many documents of many stories
+
+#: Only lines this short are candidates (ad slugs, prompts, placeholders, credits run 1-15 words).
+CORPUS_MAX_WORDS = 20
+#: A document's story key is taken from its lines of at least this many words (the article's own).
+STORY_MIN_WORDS = 8
+
+
+def corpus_keys(lines: Sequence[str], keys: Optional[Sequence[int]] = None) -> Tuple[Tuple[int, ...], FrozenSet[int]]:
+    """``(story key, candidate line keys)`` of one document for ``learn_corpus_keys``.
+
+    The story key is four MinHashes of the document's long lines: two copies of one story share
+    most of those lines, so they share at least one of them, while unrelated stories almost
+    never do.  Candidates are the short lines that do not read as a
+    sentence: "He declined to comment." recurs across many stories and is text, while
+    "Scroll down for video" and "Newsletter Sign Up" are not sentences.
+    """
+    from .content import reads_as_sentence
+    from .stopwords import word_count
+
+    if keys is None:
+        keys = [line_key(line) for line in lines]
+    long_keys = [k for line, k in zip(lines, keys) if len(line) >= 40 and word_count(line) >= STORY_MIN_WORDS]
+    base = long_keys or list(keys) or [0]
+    story = tuple(min(((k ^ salt) * 0x9E3779B97F4A7C15) & _MASK64 for k in base) for salt in _STORY_SALTS)
+    short = frozenset(k for line, k in zip(lines, keys)
+                      if word_count(line) <= CORPUS_MAX_WORDS and not reads_as_sentence(line))
+    return story, short
+
+
+#: The story key is this many one-permutation MinHashes of the document's long lines: two copies
+#: of a story whose long lines are half the same share at least one with probability 1 - 0.5^4.
+_STORY_SALTS = (0, 0x5DEECE66D, 0xB5AD4ECEDA1CE2A9, 0x2545F4914F6CDD1D)
+_MASK64 = (1 << 64) - 1
+
+
+def _stories(keys: Sequence[Tuple[int, ...]]) -> int:
+    """How many stories ``keys`` (one story key per document) are: documents sharing any of
+    their MinHashes are one story (connected components)."""
+    parent = list(range(len(keys)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: Dict[Tuple[int, int], int] = {}
+    for i, key in enumerate(keys):
+        for j, h in enumerate(key):
+            other = first.setdefault((j, h), i)
+            if other != i:
+                parent[find(i)] = find(other)
+    return sum(1 for i in range(len(keys)) if find(i) == i)
+
+
+@dataclass(frozen=True)
+class CorpusLine:
+    """A line learned as corpus-wide boilerplate, with the counts that made it one."""
+
+    documents: int
+    stories: int
+    sources: int
+
+    def note(self) -> str:
+        return (f"line on {self.documents} documents of {self.stories} different stories"
+                f" ({self.sources} source{'s' if self.sources != 1 else ''}) in this run: corpus-wide boilerplate")
+
+
+def learn_corpus_keys(docs: Sequence[Tuple[str, Tuple[int, ...], FrozenSet[int]]], config: Config) -> Dict[int, CorpusLine]:
+    """``{line key: CorpusLine}`` from ``(source, story key, candidate keys)`` per document.
+
+    A line is boilerplate when it is on at least ``corpus_min_documents`` documents, of at least
+    ``corpus_min_stories`` different stories that are at least ``corpus_min_story_share`` of
+    those documents (wire copy republished by many outlets is one story, however many copies),
+    and of at least ``corpus_min_sources`` sources (or every source, in a run with fewer).
+    """
+    if config.corpus_min_documents <= 0 or len(docs) < config.corpus_min_documents:
+        return {}
+    counts: Dict[int, int] = defaultdict(int)
+    for _, _, keys in docs:
+        for k in keys:
+            counts[k] += 1
+    frequent = {k for k, c in counts.items() if c >= config.corpus_min_documents}
+    if not frequent:
+        return {}
+    stories: Dict[int, List[Tuple[int, ...]]] = defaultdict(list)
+    sources: Dict[int, Set[str]] = defaultdict(set)
+    all_sources: Set[str] = set()
+    for source, story, keys in docs:
+        all_sources.add(source)
+        for k in keys & frequent if isinstance(keys, frozenset) else frequent.intersection(keys):
+            stories[k].append(story)
+            sources[k].add(source)
+    need_sources = min(config.corpus_min_sources, len(all_sources))
+    out = {}
+    for k in sorted(frequent):
+        n, st, so = counts[k], _stories(stories[k]), len(sources[k])
+        if st >= config.corpus_min_stories and st >= config.corpus_min_story_share * n and so >= need_sources:
+            out[k] = CorpusLine(n, st, so)
+    return out
+
+
+def corpus_lines(lines: Sequence[str], learned: Mapping[int, "CorpusLine"]) -> Dict[str, str]:
+    """``{normalised line: reason}`` for the lines of one page that are learned corpus boilerplate."""
+    if not learned:
+        return {}
+    out = {}
+    for line in lines:
+        hit = learned.get(line_key(line))
+        if hit is not None:
+            out[normalize_for_hashing(line)] = hit.note()
+    return out
