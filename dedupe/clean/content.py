@@ -25,18 +25,22 @@ Recall matters more than precision here: every decision errs towards keeping tex
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import List, Optional, Pattern, Sequence, Tuple
 
-from .stopwords import lower_words, words_stopword_density
+from .stopwords import is_unspaced, lower_words, word_count, words_stopword_density
 
 # --------------------------------------------------------------------------------------
 # Tuned constants (measured on the dev half of the ScrapingHub naive-scrape set)
 
 #: A line with at least this many words that ends like a sentence is prose.
 PROSE_MIN_WORDS = 10  # headlines and menu items are shorter; sentences of real text longer
+#: A line in a script without spaces (Chinese, Japanese, Thai ...) this wordy is prose without a
+#: sentence stop: Thai, Lao and Khmer end sentences with a space, not a mark (see ``word_count``).
+UNSPACED_PROSE_WORDS = 25  # ~50 characters; menu items and tags in these scripts run 2-8
 #: Long lines are prose in any script (no stopword list needed).
 PROSE_MIN_CHARS = 160  # teaser headlines stay below; two sentences are above
 #: Share of function words that marks a short line as text (best-fitting language).
@@ -93,12 +97,21 @@ _ENUMERATOR = re.compile(r"(?:\((\d{1,3})\)|(\d{1,3})[.)]|#(\d{1,3}))\s+\S")
 _BULLET = re.compile(r"[-*\u2022\u2013\u2014\u00b7\u25aa\u25cf\u25e6\u2023\u2043]\s+\S")
 #: A table cell holding a figure: no letters, at least one digit.
 _FIGURE = re.compile(r"[\W\d_]*\d[\W\d_]*")
-#: A short line like "167 comments" / "Leave a Reply" after the article opens the comments.
-_COMMENTS = re.compile(r"\b(comments?|leave a reply|reply|replies|responses|discussion|kommentare?|commentaires?|comentarios?|commenti|comentários|reacties|reageer)\b", re.I)
+#: A line that is only a comments heading ("Comments", "167 comments", "Leave a Reply",
+#: "Join the discussion", "Kommentare (12)") opens the reader comments after the article.  It
+#: must be the whole line: "Huawei declined to comment." is a sentence of the article, not a heading.
+_COMMENTS = re.compile(
+    r"[\W\d_]*(?:\d[\d,.]*\s*)?(?:(?:reader|readers'?|user|show|view|read|see|all|latest|top|add\s+(?:a|your)|post\s+a|write\s+a)\s+)?"
+    r"(?:comments?|leave\s+a\s+(?:reply|comment)|replies|responses|discussion|join\s+the\s+(?:discussion|conversation)|"
+    r"what\s+do\s+you\s+think|kommentare?|commentaires?|comentarios?|commenti|comentários|reacties|reageer)"
+    r"(?:\s*\(?\d[\d,.]*\)?)?[\s:()\d\W]*", re.I)
+#: ... unless this many prose lines follow it straight on: comments come one by one with a name,
+#: a date or "Reply" between them; an article section titled "Comment" runs on as prose.
+COMMENTS_PROSE_RUN = 3
 #: Closing quotes and brackets that may follow the end of a sentence.
-_CLOSERS = "\"'”’»)]"
+_CLOSERS = "\"'”’»)]」』"
 #: Ends like a sentence: . ! ? … before any closers (not ":" - headlines use it).
-_SENTENCE_STOPS = ".!?…"
+_SENTENCE_STOPS = ".!?…。！？｡।؟።"
 
 
 @dataclass(frozen=True)
@@ -197,15 +210,16 @@ def _features(text: str) -> LineFeatures:
     else:
         low = text.lower()
         toks = lower_words(text, low)
-        n_words = len(text.split())
+        n_words = word_count(text)
     bare = text.rstrip(_CLOSERS)
     end = bool(bare) and bare[-1] in _SENTENCE_STOPS
     chrome = chrome_of(text, low) if n_words < CHROME_MAX_WORDS else None
     prose = chrome is None and (
         len(text) >= PROSE_MIN_CHARS
         or (n_words >= PROSE_MIN_WORDS and end)
+        or (n_words >= UNSPACED_PROSE_WORDS and not text.isascii() and is_unspaced(text))
     )
-    statement = ((end and bare[-1] == "." and bare[-2:-1] not in (".", "…"))
+    statement = ((end and bare[-1] in ".。" and bare[-2:-1] not in (".", "…"))
                  or (not end and n_words >= EDGE_SENTENCE_MIN_WORDS and _two_sentences(text)))
     return LineFeatures(n_words, len(text), end, prose, chrome, toks, statement)
 
@@ -258,13 +272,17 @@ def _texty(f: LineFeatures) -> bool:
 
 
 def _comment_barrier(lines: Sequence[str], feats: Sequence[LineFeatures]) -> Optional[int]:
-    """Index of the line that opens the reader comments after the article, if any."""
+    """Index of the line that opens the reader comments after the article, if any: a line that
+    is only a comments heading, after ``COMMENTS_AFTER_PROSE`` of prose, not followed straight on
+    by ``COMMENTS_PROSE_RUN`` prose lines (one cue never takes the article text after it)."""
     prose = 0
     for i, (line, f) in enumerate(zip(lines, feats)):
         if f.prose:
             prose += f.chars
-        elif prose >= COMMENTS_AFTER_PROSE and f.words <= 6 and _COMMENTS.search(line):
-            return i
+        elif prose >= COMMENTS_AFTER_PROSE and f.words <= 6 and _COMMENTS.fullmatch(line.strip()):
+            after = feats[i + 1:i + 1 + COMMENTS_PROSE_RUN]
+            if not (len(after) == COMMENTS_PROSE_RUN and all(g.prose for g in after)):
+                return i
     return None
 
 
@@ -426,15 +444,40 @@ def _extend(s: int, e: int, feats: Sequence[LineFeatures], barrier: Optional[int
             return s, e
 
 
-def filter_lines(lines: Sequence[str], config: object = None) -> List[Optional[str]]:
+def filter_lines(lines: Sequence[str], config: object = None, model=None) -> List[Optional[str]]:
     """Per line: None to keep it, or why it is navigation / page chrome.
 
+    The rules below (``rule_verdicts``) give each line a verdict and the line model (weights
+    ``text_lines``, see ``blockmodel``) makes the decision from them and the lines' features.
     ``config`` is the run's ``Config`` (reserved for switches; the constants above are
-    measured defaults).
+    measured defaults); ``model`` a ``TreeModel`` to use instead of the packaged one.
     """
+    state = _rule_state(lines)
+    if model is None and LINE_MODEL is None:
+        return state.reasons
+    return _model_verdicts(lines, state, model)
+
+
+def rule_verdicts(lines: Sequence[str]) -> List[Optional[str]]:
+    """The rules' verdict per line (None = keep), before the line model."""
+    return _rule_state(lines).reasons
+
+
+@dataclass(frozen=True)
+class _State:
+    """What the rules found on a page: per-line features, verdicts, the article spans."""
+
+    feats: Tuple[LineFeatures, ...]
+    reasons: List[Optional[str]]
+    structured: Tuple[bool, ...] = ()
+    spans: Tuple[Tuple[int, int], ...] = ()
+    barrier: Optional[int] = None
+
+
+def _rule_state(lines: Sequence[str]) -> _State:
     feats = [_features(l.strip()) for l in lines]
     if not feats:
-        return []
+        return _State((), [])
     for i, rep in enumerate(_repeated([tuple(f.tokens) for f in feats])):
         if rep and feats[i].prose:
             feats[i] = replace(feats[i], prose=False, chrome="prose line printed twice on the page (teaser / template)")
@@ -449,7 +492,8 @@ def filter_lines(lines: Sequence[str], config: object = None) -> List[Optional[s
         values[barrier:] = [-SHORT_COST] * (len(values) - barrier)
     spans = [_extend(s, e, feats, barrier, blocks) for s, e in _spans(values)]
     if not spans:
-        return [None] * len(lines)  # no prose anywhere: nothing to anchor on, keep all (recall first)
+        # no prose anywhere: nothing to anchor on, keep all (recall first)
+        return _State(tuple(feats), [None] * len(lines), tuple(structured), (), barrier)
     out: List[Optional[str]] = ["outside the article text: menu, teaser or footer region"] * len(lines)
     if barrier is not None:
         out[barrier:] = ["reader comments (after %r)" % lines[barrier][:40]] * (len(lines) - barrier)
@@ -474,4 +518,146 @@ def filter_lines(lines: Sequence[str], config: object = None) -> List[Optional[s
                 else:
                     out[k] = None
             i = j
+    return _State(tuple(feats), out, tuple(structured), tuple(spans), barrier)
+
+
+# --------------------------------------------------------------------------------------
+# Line model: what it sees, and how its verdicts are explained
+
+#: The rules' verdict classes, by the start of the reason (one-hot features).
+LINE_VERDICTS: Tuple[Tuple[str, str], ...] = (
+    ("outside", "outside the article text"), ("chrome", "page chrome"), ("run", "run of "),
+    ("comments", "reader comments"),
+)
+_LINE_NEIGHBOUR = ("prose", "chars", "kept", "sentence_end", "stopwords")
+_LINE_OWN = (
+    "chars", "words", "stopwords", "sentence_end", "statement_end", "prose", "chrome", "repeated",
+    "structured", "in_span", "kept", "sentence_like", "position", "before_span", "after_span",
+    "span_distance", "text_before", "page_lines", "page_prose_share", "digits", "upper_start",
+    "ends_colon", "list_mark", "has_url", "has_pipe", "unspaced", "after_barrier", "line_from_top",
+    "line_from_bottom", "span_share",
+) + tuple("verdict_" + v for v, _ in LINE_VERDICTS)
+#: Every feature, in the weight file's order: the line's own, then its neighbours'.
+LINE_FEATURES: Tuple[str, ...] = _LINE_OWN + tuple(
+    f"{side}_{n}" for side in ("prev", "next", "prev2", "next2") for n in _LINE_NEIGHBOUR)
+#: The packaged line model ``filter_lines`` applies (``None``: the rules alone decide).  Off: in
+#: sample it gains on the article sets but loses on CleanEval and ScrapingHub and on the lists,
+#: tables and closing statements of the case table; ``filter_lines(lines, model=...)`` applies it.
+LINE_MODEL: Optional[str] = None
+_URLISH = re.compile(r"https?://|www\.|\.(com|org|net|co\.uk)\b|@\w", re.I)
+
+
+def line_matrix(lines: Sequence[str], state: Optional[_State] = None):
+    """The (lines, ``LINE_FEATURES``) matrix for the line model."""
+    import numpy as np
+
+    from .stopwords import is_unspaced
+
+    if state is None:
+        state = _rule_state(lines)
+    feats, reasons = state.feats, state.reasons
+    n = len(feats)
+    x = np.zeros((n, len(LINE_FEATURES)))
+    if not n:
+        return x
+    col = {name: i for i, name in enumerate(LINE_FEATURES)}
+    total = sum(f.chars for f in feats) or 1
+    prose_total = sum(f.chars for f in feats if f.prose)
+    in_span = [False] * n
+    for s0, e0 in state.spans:
+        in_span[s0:e0] = [True] * (e0 - s0)
+    first = state.spans[0][0] if state.spans else n
+    last = state.spans[-1][1] - 1 if state.spans else -1
+    span_chars = sum(f.chars for f, inside in zip(feats, in_span) if inside) or 1
+    repeated = {f.chrome for f in feats if f.chrome and f.chrome.startswith("prose line printed twice")}
+    before = 0
+    for i, (line, f) in enumerate(zip(lines, feats)):
+        row = x[i]
+        text = line.strip()
+        row[col["chars"]] = math.log1p(f.chars)
+        row[col["words"]] = math.log1p(f.words)
+        row[col["stopwords"]] = f.stopwords
+        row[col["sentence_end"]] = f.sentence_end
+        row[col["statement_end"]] = f.statement_end
+        row[col["prose"]] = f.prose
+        row[col["chrome"]] = f.chrome is not None and f.chrome not in repeated
+        row[col["repeated"]] = f.chrome in repeated if f.chrome else False
+        row[col["structured"]] = state.structured[i] if state.structured else False
+        row[col["in_span"]] = in_span[i]
+        row[col["kept"]] = reasons[i] is None
+        row[col["sentence_like"]] = _sentence_like(f)
+        row[col["position"]] = i / n
+        row[col["before_span"]] = i < first
+        row[col["after_span"]] = i > last
+        row[col["span_distance"]] = math.log1p(first - i if i < first else (i - last if i > last else 0))
+        row[col["text_before"]] = before / total
+        before += f.chars
+        row[col["page_lines"]] = math.log1p(n)
+        row[col["page_prose_share"]] = prose_total / total
+        head = text[:400]
+        row[col["digits"]] = sum(c.isdigit() for c in head) / max(1, len(head))
+        ws = text.split(None, 40)[:40]
+        row[col["upper_start"]] = sum(1 for w in ws if w[:1].isupper()) / len(ws) if ws else 0.0
+        row[col["ends_colon"]] = text.endswith(":")
+        row[col["list_mark"]] = bool(_BULLET.match(text) or _ENUMERATOR.match(text))
+        row[col["has_url"]] = bool(_URLISH.search(head))
+        row[col["has_pipe"]] = "|" in head
+        row[col["unspaced"]] = is_unspaced(head)
+        row[col["after_barrier"]] = state.barrier is not None and i >= state.barrier
+        row[col["line_from_top"]] = math.log1p(i)
+        row[col["line_from_bottom"]] = math.log1p(n - 1 - i)
+        row[col["span_share"]] = f.chars / span_chars if in_span[i] else 0.0
+        reason = reasons[i]
+        if reason is not None:
+            for name, prefix in LINE_VERDICTS:
+                if reason.startswith(prefix):
+                    row[col["verdict_" + name]] = 1.0
+                    break
+    from .blockmodel import add_neighbours
+
+    return add_neighbours(x, col, _LINE_NEIGHBOUR)
+
+
+_LINE_FLAGS = {
+    "prose": ("reads as prose", "not prose-like"), "kept": ("the rules keep it", "the rules drop it"),
+    "sentence_end": ("ends like a sentence", "no sentence end"), "statement_end": ("ends in a full stop", None),
+    "in_span": ("inside the article span", "outside the article span"), "before_span": ("before the article", None),
+    "after_span": ("after the article", None), "chrome": ("page chrome", None), "repeated": ("printed twice on the page", None),
+    "structured": ("part of a list or table", None), "sentence_like": ("reads as a statement", None),
+    "ends_colon": ("ends in ':'", None), "list_mark": ("list item", None), "has_url": ("holds a URL or handle", None),
+    "has_pipe": ("holds '|'", None), "after_barrier": ("after a comments heading", None),
+}
+
+
+def describe_line_feature(name: str, value: float) -> Optional[str]:
+    """Words for one feature's value in a line-model explanation (None: not worth saying)."""
+    from .blockmodel import describe
+
+    return describe(name, value, _LINE_FLAGS, "line", _describe_line_only)
+
+
+def _describe_line_only(name: str, value: float) -> Optional[str]:
+    if name == "span_distance":
+        return "%d lines from the article" % round(math.expm1(value))
+    return None
+
+
+def _model_verdicts(lines: Sequence[str], state: _State, model=None) -> List[Optional[str]]:
+    """The line model's decision per line, explained; a dropped line keeps the rules' reason
+    when they dropped it too, with the model's score beside it (rule ``low-content`` either way)."""
+    from .blockmodel import explain, load_model
+
+    if not lines:
+        return []
+    if model is None:
+        model = load_model(LINE_MODEL)
+    x = line_matrix(lines, state)
+    scores = model.scores(x)
+    keep = model.keep(scores, [r is None for r in state.reasons])
+    drop = [i for i in range(len(lines)) if not keep[i]]
+    why = explain(model, x, drop, describe_line_feature, scores)
+    out: List[Optional[str]] = [None] * len(lines)
+    for i in drop:
+        r = state.reasons[i]
+        out[i] = ("%s; line-model %s" % (r, why[i])) if r else "line-model: " + why[i]
     return out
