@@ -97,14 +97,10 @@ _ENUMERATOR = re.compile(r"(?:\((\d{1,3})\)|(\d{1,3})[.)]|#(\d{1,3}))\s+\S")
 _BULLET = re.compile(r"[-*\u2022\u2013\u2014\u00b7\u25aa\u25cf\u25e6\u2023\u2043]\s+\S")
 #: A table cell holding a figure: no letters, at least one digit.
 _FIGURE = re.compile(r"[\W\d_]*\d[\W\d_]*")
-#: A line that is only a comments heading ("Comments", "167 comments", "Leave a Reply",
-#: "Join the discussion", "Kommentare (12)") opens the reader comments after the article.  It
-#: must be the whole line: "Huawei declined to comment." is a sentence of the article, not a heading.
-_COMMENTS = re.compile(
-    r"[\W\d_]*(?:\d[\d,.]*\s*)?(?:(?:reader|readers'?|user|show|view|read|see|all|latest|top|add\s+(?:a|your)|post\s+a|write\s+a)\s+)?"
-    r"(?:comments?|leave\s+a\s+(?:reply|comment)|replies|responses|discussion|join\s+the\s+(?:discussion|conversation)|"
-    r"what\s+do\s+you\s+think|kommentare?|commentaires?|comentarios?|commenti|comentários|reacties|reageer)"
-    r"(?:\s*\(?\d[\d,.]*\)?)?[\s:()\d\W]*", re.I)
+#: A short line like "167 comments" / "Leave a Reply" / "3 Responses to ..." after the article opens
+#: the comments, unless it reads as a statement: "Huawei declined to comment." ends in a full
+#: stop and is a sentence of the article, not a heading.
+_COMMENTS = re.compile(r"\b(comments?|leave a reply|reply|replies|responses|discussion|kommentare?|commentaires?|comentarios?|commenti|comentários|reacties|reageer)\b", re.I)
 #: ... unless this many prose lines follow it straight on: comments come one by one with a name,
 #: a date or "Reply" between them; an article section titled "Comment" runs on as prose.
 COMMENTS_PROSE_RUN = 3
@@ -272,14 +268,15 @@ def _texty(f: LineFeatures) -> bool:
 
 
 def _comment_barrier(lines: Sequence[str], feats: Sequence[LineFeatures]) -> Optional[int]:
-    """Index of the line that opens the reader comments after the article, if any: a line that
-    is only a comments heading, after ``COMMENTS_AFTER_PROSE`` of prose, not followed straight on
-    by ``COMMENTS_PROSE_RUN`` prose lines (one cue never takes the article text after it)."""
+    """Index of the line that opens the reader comments after the article, if any: a short
+    heading-like line naming comments (not a sentence), after ``COMMENTS_AFTER_PROSE`` of prose,
+    not followed straight on by ``COMMENTS_PROSE_RUN`` prose lines (one cue never takes the
+    article text after it)."""
     prose = 0
     for i, (line, f) in enumerate(zip(lines, feats)):
         if f.prose:
             prose += f.chars
-        elif prose >= COMMENTS_AFTER_PROSE and f.words <= 6 and _COMMENTS.fullmatch(line.strip()):
+        elif prose >= COMMENTS_AFTER_PROSE and f.words <= 6 and not f.statement_end and _COMMENTS.search(line):
             after = feats[i + 1:i + 1 + COMMENTS_PROSE_RUN]
             if not (len(after) == COMMENTS_PROSE_RUN and all(g.prose for g in after)):
                 return i
