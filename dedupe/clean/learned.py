@@ -118,12 +118,19 @@ def corpus_keys(lines: Sequence[str], keys: Optional[Sequence[int]] = None) -> T
 
     if keys is None:
         keys = [line_key(line) for line in lines]
-    long_keys = [k for line, k in zip(lines, keys) if len(line) >= 40 and word_count(line) >= STORY_MIN_WORDS]
+    long_keys, short = [], []
+    for line, k in zip(lines, keys):
+        if len(line) > 15 * CORPUS_MAX_WORDS:  # 300 characters: not a 20-word line (words average 5-7), and long
+            long_keys.append(k)
+            continue
+        n = word_count(line)
+        if n >= STORY_MIN_WORDS and len(line) >= 40:
+            long_keys.append(k)
+        if n <= CORPUS_MAX_WORDS and not reads_as_sentence(line):
+            short.append(k)
     base = long_keys or list(keys) or [0]
     story = tuple(min(((k ^ salt) * 0x9E3779B97F4A7C15) & _MASK64 for k in base) for salt in _STORY_SALTS)
-    short = frozenset(k for line, k in zip(lines, keys)
-                      if word_count(line) <= CORPUS_MAX_WORDS and not reads_as_sentence(line))
-    return story, short
+    return story, frozenset(short)
 
 
 #: The story key is this many one-permutation MinHashes of the document's long lines: two copies
