@@ -161,9 +161,12 @@ def _clean_job(args) -> _Cleaned:
     for source, item in docs:
         raw, size = read_text(fd, item)
         keys, pages = templates.get(source, (frozenset(), 0))
-        lines = split_lines(raw) if keys or corpus else []
-        template = template_lines(lines, keys) if keys else frozenset()
-        boiler = corpus_lines(lines, corpus) if corpus else {}
+        template, boiler = frozenset(), {}
+        if keys or corpus:
+            lines = split_lines(raw)
+            line_keys = [line_key(line) for line in lines]  # once, for both
+            template = template_lines(lines, keys, line_keys) if keys else frozenset()
+            boiler = corpus_lines(lines, corpus, line_keys) if corpus else {}
         cleaned = clean_document(Document(id="", source=source, text=""), config, template, _note(source, pages), text=raw,
                                  corpus=boiler)
         removals = tuple((r.rule, r.text, r.where, r.reason) for r in cleaned.removals)  # plain tuples pickle anywhere

@@ -88,11 +88,14 @@ def learn_template_keys(pages: Iterable[Tuple[str, int, FrozenSet[int]]], config
     return _learn(by_source, config)
 
 
-def template_lines(lines: Sequence[str], keys: FrozenSet[int]) -> FrozenSet[str]:
-    """The normalised lines of one page whose key is a template key (what the cleaner takes)."""
+def template_lines(lines: Sequence[str], keys: FrozenSet[int], line_keys: Optional[Sequence[int]] = None) -> FrozenSet[str]:
+    """The normalised lines of one page whose key is a template key (what the cleaner takes;
+    ``line_keys``: the lines' ``line_key`` when the caller has them)."""
     if not keys:
         return frozenset()
-    return frozenset(normalize_for_hashing(line) for line in lines if line_key(line) in keys)
+    if line_keys is None:
+        line_keys = [line_key(line) for line in lines]
+    return frozenset(normalize_for_hashing(line) for line, k in zip(lines, line_keys) if k in keys)
 
 
 # --------------------------------------------------------------------------------------
@@ -206,13 +209,16 @@ def learn_corpus_keys(docs: Sequence[Tuple[str, Tuple[int, ...], FrozenSet[int]]
     return out
 
 
-def corpus_lines(lines: Sequence[str], learned: Mapping[int, "CorpusLine"]) -> Dict[str, str]:
+def corpus_lines(lines: Sequence[str], learned: Mapping[int, "CorpusLine"],
+                 line_keys: Optional[Sequence[int]] = None) -> Dict[str, str]:
     """``{normalised line: reason}`` for the lines of one page that are learned corpus boilerplate."""
     if not learned:
         return {}
+    if line_keys is None:
+        line_keys = [line_key(line) for line in lines]
     out = {}
-    for line in lines:
-        hit = learned.get(line_key(line))
+    for line, k in zip(lines, line_keys):
+        hit = learned.get(k)
         if hit is not None:
             out[normalize_for_hashing(line)] = hit.note()
     return out
