@@ -189,6 +189,11 @@ class _Prepared:
         self.bytes_in = bytes_in
 
 
+def _corpus_on(config: Config) -> bool:
+    """Corpus-wide boilerplate is learned (pass 1 collects its keys)."""
+    return config.corpus_min_documents > 0 and R.CORPUS.name not in config.disabled_rules
+
+
 def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optional[FrozenSet[str]],
            config: Config, progress: Progress):
     """Pass 1 over the batches (submitted as they come): the batches with each HTML page's
@@ -196,7 +201,7 @@ def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optio
     ``{source: (template line keys, pages)}``.  ``learn``: the sources that may learn a
     template (None: any); and ``{document number: (title, url)}`` of the HTML pages."""
     fd = spool.fd if spool is not None else None
-    corpus = config.corpus_min_documents > 0 and R.CORPUS.name not in config.disabled_rules
+    corpus = _corpus_on(config)
     submitted = [(batch, submit(pool, _page_job, (fd, batch[2], learn, corpus))) for batch in batches]
     total = submitted[-1][0][1] if submitted else 0  # everything is read by now
     out: List[_Batch] = []
@@ -259,7 +264,7 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
             per_source = Counter(doc.source for doc in docs)
             learn = frozenset(s for s, n in per_source.items() if n >= config.learn_min_documents)
             first_pass = (bool(learn) or any(doc.kind == "html" for doc in docs)
-                          or (0 < config.corpus_min_documents <= len(docs)))
+                          or (_corpus_on(config) and config.corpus_min_documents <= len(docs)))
             if not config.keep_input_text:
                 docs = [_without_text(d) for d in docs]
         fd = spool.fd if spool is not None else None

@@ -117,14 +117,16 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str],
     disabled = config.disabled_rules
     verdicts: List[Optional[R.Rule]] = [R.match_line(line, disabled) for line in lines]
 
-    if learned and R.LEARNED.name not in disabled:
+    use_learned = bool(learned) and R.LEARNED.name not in disabled
+    use_corpus = bool(corpus) and R.CORPUS.name not in disabled
+    if use_learned or use_corpus:
         for i, line in enumerate(lines):
-            if verdicts[i] is None and normalize_for_hashing(line) in learned:
-                verdicts[i] = R.LEARNED
-    if corpus and R.CORPUS.name not in disabled:
-        for i, line in enumerate(lines):
-            if verdicts[i] is None and normalize_for_hashing(line) in corpus:
-                verdicts[i] = R.CORPUS
+            if verdicts[i] is None:
+                key = normalize_for_hashing(line)  # once per line, for both
+                if use_learned and key in learned:
+                    verdicts[i] = R.LEARNED
+                elif use_corpus and key in corpus:
+                    verdicts[i] = R.CORPUS
 
     headline = _headline(lines, verdicts, disabled)
 

@@ -444,7 +444,7 @@ def _extend(s: int, e: int, feats: Sequence[LineFeatures], barrier: Optional[int
 def filter_lines(lines: Sequence[str], config: object = None, model=None) -> List[Optional[str]]:
     """Per line: None to keep it, or why it is navigation / page chrome.
 
-    The rules below (``rule_verdicts``) give each line a verdict and the line model (weights
+    The rules below (``_rule_state``) give each line a verdict and the line model (weights
     ``text_lines``, see ``blockmodel``) makes the decision from them and the lines' features.
     ``config`` is the run's ``Config`` (reserved for switches; the constants above are
     measured defaults); ``model`` a ``TreeModel`` to use instead of the packaged one.
@@ -453,11 +453,6 @@ def filter_lines(lines: Sequence[str], config: object = None, model=None) -> Lis
     if model is None and LINE_MODEL is None:
         return state.reasons
     return _model_verdicts(lines, state, model)
-
-
-def rule_verdicts(lines: Sequence[str]) -> List[Optional[str]]:
-    """The rules' verdict per line (None = keep), before the line model."""
-    return _rule_state(lines).reasons
 
 
 @dataclass(frozen=True)
@@ -547,8 +542,6 @@ _URLISH = re.compile(r"https?://|www\.|\.(com|org|net|co\.uk)\b|@\w", re.I)
 def line_matrix(lines: Sequence[str], state: Optional[_State] = None):
     """The (lines, ``LINE_FEATURES``) matrix for the line model."""
     import numpy as np
-
-    from .stopwords import is_unspaced
 
     if state is None:
         state = _rule_state(lines)
