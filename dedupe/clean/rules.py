@@ -25,9 +25,12 @@ class Rule:
     pattern: Optional[Pattern[str]] = None
 
 
+#: Optional decoration around a noise line: bullets, pipes, arrows, brackets, colons.
+_DECOR_BEFORE, _DECOR_AFTER = r"[\s|•·»›>\-–—:\[\(]*", r"[\s|•·»›<:.…!\]\)]*"
+
+
 def _rx(body: str, flags: int = re.IGNORECASE) -> Pattern[str]:
-    # Optional decoration around a noise line: bullets, pipes, arrows, brackets, colons.
-    return re.compile(r"[\s|•·»›>\-–—:\[\(]*(?:" + body + r")[\s|•·»›<:.…!\]\)]*", flags)
+    return re.compile(_DECOR_BEFORE + "(?:" + body + ")" + _DECOR_AFTER, flags)
 
 
 _SHARE_WORD = (
@@ -65,8 +68,10 @@ LINE_RULES: Tuple[Rule, ...] = (
     Rule("photo-credit", "short photo credit ('Photo: AFP', 'Foto: dpa')",
          _rx(r"(?:photo|photograph|picture|image|pic|foto|bild|crédit photo|credit|credits)s?\s*(?::|/|by\b|©)\s*"
              r"[^.!?]{1,60}?(?:/\s*[^.!?]{1,40})?")),
+    # "{0,300}+" is possessive: the class cannot hold the "(" that must follow, so giving
+    # characters back can never help and a line without the credit fails in one scan.
     Rule("caption-credit", "photo caption ending in its credit ('Protesters in the square (Image: Getty)')",
-         _rx(r"[^()]{0,300}\((?:images?|photos?|pictures?|pic|credit|foto|bild|photograph)\s*:\s*[^()]{1,60}\)")),
+         _rx(r"[^()]{0,300}+\((?:images?|photos?|pictures?|pic|credit|foto|bild|photograph)\s*:\s*[^()]{1,60}\)")),
     Rule("read-more", "cross-link to another article ('Read more: ...')",
          _rx(r"(?:read more|read also|also read|related|see also|more on this|lire aussi|à lire aussi|a lire aussi|"
              r"lesen sie auch|mehr zum thema|lee también|leer más|lea también)\s*[:»>|].*|read more|continue reading|click here to read more|"
@@ -93,8 +98,10 @@ LINE_RULES: Tuple[Rule, ...] = (
              r"pic\.twitter\.com/\w+")),
     Rule("agency-photo-credit", "wire photo credit, alone or before its caption ('AP Photo/Name', 'AFP PHOTO/...')",
          re.compile(r"\s*\(?(?:AP|AFP|EPA|Reuters|REUTERS|Getty Images|Getty|PA|Xinhua|Anadolu)\s+(?:Photo|PHOTO|Images|IMAGES|Pictures)\s*/.*")),
+    # "(?=.{0,200}+$)": a line longer than the first form can be fails at once, not after
+    # backtracking through 100 characters looking for "contributed".
     Rule("contributor-credit", "who else reported the story ('X contributed to this report', 'Reporting by ...; Editing by ...')",
-         _rx(r"[^.!?]{0,100}\bcontributed (?:to )?(?:this |the )?(?:report|story|article|reporting)\b[^.!?]{0,60}|"
+         _rx(r"(?=.{0,200}+$)[^.!?]{0,100}\bcontributed (?:to )?(?:this |the )?(?:report|story|article|reporting)\b[^.!?]{0,60}|"
              r"(?:additional )?reporting by [^.!?]{1,80}(?:;\s*(?:writing|editing) by [^.!?]{1,80})*|"
              r"(?:writing|editing) by [^.!?]{1,80}(?:;\s*(?:writing|editing) by [^.!?]{1,80})*|"
              r"with (?:news )?wire services|\(?(?:with|additional) (?:agencies|wires)\)?")),
@@ -153,9 +160,21 @@ RULES_BY_NAME = {rule.name: rule for rule in ALL_RULES}
 
 
 def _any_of(rules: Tuple[Rule, ...]) -> Pattern[str]:
-    """One alternation of the rules' patterns (each with its own case flag): fullmatches iff one of them does."""
-    return re.compile("|".join(("(?i:%s)" if r.pattern.flags & re.IGNORECASE else "(?:%s)") % r.pattern.pattern
-                               for r in rules))
+    """One alternation of the rules' patterns (each with its own case flag): fullmatches iff one of them does.
+
+    The case-insensitive ``_rx`` rules share one copy of the decoration around their bodies
+    (``before(?:a|b|...)after`` fullmatches iff one ``before(?:a)after`` does, as the engine
+    backtracks through every alternative): the decoration is tried once a line, not once a rule.
+    """
+    bodies, others = [], []
+    for r in rules:
+        p = r.pattern.pattern
+        if r.pattern.flags & re.IGNORECASE and p.startswith(_DECOR_BEFORE + "(?:") and p.endswith(")" + _DECOR_AFTER):
+            bodies.append(p[len(_DECOR_BEFORE):len(p) - len(_DECOR_AFTER)])
+        else:
+            others.append(("(?i:%s)" if r.pattern.flags & re.IGNORECASE else "(?:%s)") % p)
+    shared = ["(?i:%s(?:%s)%s)" % (_DECOR_BEFORE, "|".join(bodies), _DECOR_AFTER)] if bodies else []
+    return re.compile("|".join(shared + others))
 
 
 #: Every line rule in one pattern: a line no rule matches (most lines) costs one regex call.
