@@ -84,3 +84,25 @@ def test_lead_in_list_needs_text_after_it():
     """A "Follow us:" block after the article, with no prose after it, is still a link list."""
     page = ARTICLE + ["Follow us:", "Facebook page", "Instagram feed", "Weekly podcast"]
     assert kept(page) == ARTICLE
+
+
+TEASERS = [
+    "Rail strike called off after late-night talks between the union and the operator end in agreement on pay.",
+    "New library opens in the old town hall with space for ten thousand books and a children's reading room.",
+    "Local bakery wins national award for its sourdough loaf after three years of trying to get on the list.",
+]
+
+
+def test_a_page_that_prints_its_article_twice_keeps_one_copy():
+    # a print view or a second rendering: the repeat is noise, the article itself is not
+    # (each copy used to count as "printed twice" and the page came out without its article)
+    page = MENU + ARTICLE + FOOTER + ARTICLE
+    assert kept(page) == ARTICLE
+    out = filter_lines(page)
+    assert all(why is None for why in out[len(MENU):len(MENU) + len(ARTICLE)])
+
+
+def test_a_teaser_block_printed_twice_beside_the_article_goes_whole():
+    # the article has paragraphs of its own: the repeated block is the site's, both copies go
+    page = TEASERS + ARTICLE + MENU + TEASERS
+    assert kept(page) == ARTICLE

@@ -305,6 +305,18 @@ def _repeated(keys: Sequence[Tuple[str, ...]]) -> List[bool]:
     return out
 
 
+def _first_copies(lines: Sequence[str], repeated: Sequence[bool]) -> List[bool]:
+    """Which of the ``repeated`` lines are the first copy of their text (word for word: lines
+    alike but for their figures are each a first copy)."""
+    seen, out = set(), []
+    for line, rep in zip(lines, repeated):
+        text = " ".join(line.split()).lower() if rep else None
+        out.append(rep and text not in seen)
+        if rep:
+            seen.add(text)
+    return out
+
+
 def _numbered_lists(lines: Sequence[str]) -> List[Tuple[int, int]]:
     """(start, end) of runs of items numbered n, n+1, n+2 ... (each item with the lines up to the next)."""
     items = []
@@ -470,8 +482,14 @@ def _rule_state(lines: Sequence[str]) -> _State:
     feats = [_features(l.strip()) for l in lines]
     if not feats:
         return _State((), [])
-    for i, rep in enumerate(_repeated([tuple(f.tokens) for f in feats])):
-        if rep and feats[i].prose:
+    repeated = [rep and f.prose for rep, f in zip(_repeated([tuple(f.tokens) for f in feats]), feats)]
+    firsts = _first_copies(lines, repeated)
+    # A teaser block printed twice goes whole; but when no two prose lines in a row are left
+    # outside the repeats, the page printed its article twice (a print view): its first copy is the text.
+    alone = [f.prose and not r for f, r in zip(feats, repeated)]
+    keep_first = any(firsts) and not any(a and b for a, b in zip(alone, alone[1:]))
+    for i, rep in enumerate(repeated):
+        if rep and not (keep_first and firsts[i]):
             feats[i] = replace(feats[i], prose=False, chrome="prose line printed twice on the page (teaser / template)")
     blocks = _structures(lines, feats)
     structured = [False] * len(lines)
