@@ -251,3 +251,20 @@ def test_run_fills_html_title_and_url():
         "Council expands bus network", "https://example.com/bus", "folder")
     assert (by_id["g"].title, by_id["g"].url) == ("Given", "https://example.com/bus")
     assert (by_id["t"].title, by_id["t"].url) == (None, None)
+
+
+def test_a_short_post_under_its_headline_beats_a_longer_thread_elsewhere_on_the_page():
+    # a blog post or a news summary (worth over HEADLINE_CONTAINER_SHARE of the thread), a link
+    # list, and a longer run of reader posts with no class to name them
+    post = ("The council approved the new bus routes on Tuesday after a short debate, and the first "
+            "services will start in March if the budget passes next month.")
+    thread = [f"Reader {n} wrote that the buses would be empty most of the day and that the money should go to "
+              f"fixing the roads first, which have been in a terrible state for years now." for n in range(6)]
+    page = ("<html><head><title>Council approves bus routes</title></head><body>"
+            "<div><h1>Council approves bus routes</h1><p>" + post + "</p><p>" + PARA[1] + "</p></div>"
+            "<div>" + "".join(f'<p><a href="/s/{n}">Another story from the city desk, number {n}, read it here</a></p>'
+                              for n in range(8)) + "</div>"
+            "<div>" + "".join(f"<p>{t}</p>" for t in thread) + "</div></body></html>")
+    text = html_to_text(page)
+    assert post in text
+    assert thread[0] not in text

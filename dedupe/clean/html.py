@@ -362,6 +362,31 @@ def _choose_container(blocks: Sequence[_Raw], use_hints: bool) -> Tuple[Optional
     return best, best_score
 
 
+#: The element around the headline is the article's when its prose is worth this share of the
+#: best element's: a short post under its headline beats the longer comment thread or sidebar.
+HEADLINE_CONTAINER_SHARE = 0.25
+
+
+def _headline_container(blocks: Sequence[_Raw], titles: Sequence[str], best: Optional[int], best_score: float) -> Optional[int]:
+    """The innermost element holding the headline (the first <h1> or block repeating the page
+    title) and prose worth ``HEADLINE_CONTAINER_SHARE`` of the best element, when the best
+    element lies elsewhere on the page (neither holds the other); else ``best``."""
+    head = next((b for b in blocks if b.tag == "h1" or _is_title(b, titles)), None)
+    if head is None or best is None or best in head.path:
+        return best
+    score: Dict[int, float] = {}
+    for b in blocks:
+        v = _value(b)
+        if v > 0:
+            for nid in b.path:
+                score[nid] = score.get(nid, 0.0) + v
+    for nid in reversed(head.path):
+        if score.get(nid, 0.0) >= HEADLINE_CONTAINER_SHARE * best_score:
+            inner = [b for b in blocks if best in b.path]
+            return best if inner and nid in inner[0].path else nid
+    return best
+
+
 def _void_wrapper_hints(blocks: List[_Raw]) -> None:
     """Drop hints of elements that hold most of the page's prose: layout wrappers ("content-sidebar-wrap")."""
     total = sum(len(b.text) for b in blocks if b.prose)
@@ -412,7 +437,8 @@ def _judge_full(blocks: List[_Raw], titles: Sequence[str] = ()) -> Tuple[List[Op
     for b in blocks:
         _features(b)
     _void_wrapper_hints(blocks)
-    container, _ = _choose_container(blocks, use_hints=True)
+    container, best = _choose_container(blocks, use_hints=True)
+    container = _headline_container(blocks, titles, container, best)
     total_prose = sum(len(b.text) for b in blocks if b.prose)
     in_container = [container is not None and container in b.path for b in blocks]
     kept_prose = sum(len(b.text) for b, inside in zip(blocks, in_container) if inside and b.prose)
