@@ -34,3 +34,55 @@ def test_dev_quality_floor(harness, dataset, extractor):
     m = run_one(harness, path, extractor, n_bootstrap=10)
     for key, floor in FLOORS[(dataset, extractor)].items():
         assert m[key] >= floor, f"{dataset} {key} {m[key]:.3f} fell below the floor {floor:.3f}"
+
+
+# --- every set of the training pool (issue 12's per-set table) ------------------------------
+#
+# Floors are the shipped cleaner's F1 on each set, measured with
+# ``python benchmarks/quality.py --sets`` (2026-12-02), minus 0.005.  The pool is unpacked
+# from ../shared/bench/data/train into DEDUPE_BENCH_TRAIN (default ~/.cache/dedupe-bench; the
+# unpacker skips a set already there), which takes about a minute the first time.
+
+#: (set, kind) -> F1 floor.
+POOL_FLOORS = {
+    ("dragnet", "html"): 0.883, ("l3s-gn1", "html"): 0.917, ("cleaneval-final", "html"): 0.901,
+    ("cleaneval-dev", "html"): 0.879, ("readability", "html"): 0.928, ("cleanportaleval", "html"): 0.946,
+    ("dragnet", "text"): 0.828, ("l3s-gn1", "text"): 0.893, ("cleaneval-final", "text"): 0.879,
+    ("cleaneval-dev", "text"): 0.819, ("readability", "text"): 0.884, ("cleanportaleval", "text"): 0.930,
+}
+
+
+@pytest.fixture(scope="module")
+def pool_dir(harness):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    unpack = DEFAULT_BENCH / "unpack_train.py"
+    if not unpack.is_file() or not (DEFAULT_BENCH / "data" / "train").is_dir():
+        pytest.skip(f"training pool absent: {DEFAULT_BENCH}/data/train")
+    dest = Path(os.environ.get("DEDUPE_BENCH_TRAIN", Path.home() / ".cache" / "dedupe-bench")).expanduser()
+    sets = ",".join(sorted({name for name, _ in POOL_FLOORS}))
+    subprocess.run([sys.executable, str(unpack), str(dest), "--sets", sets], check=True,
+                   stdout=subprocess.DEVNULL)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def workers():
+    from multiprocessing import get_context
+
+    with get_context("fork").Pool(2) as pool:
+        yield pool
+
+
+@pytest.mark.parametrize("name,kind", sorted(POOL_FLOORS))
+def test_pool_quality_floor(harness, pool_dir, workers, name, kind):
+    from benchmarks.quality import HTML_EXTRACTORS, TEXT_EXTRACTORS, score_set, set_folder
+
+    extractor = dict((label, spec) for label, spec, _ in (HTML_EXTRACTORS if kind == "html" else TEXT_EXTRACTORS))["dedupe"]
+    folder = set_folder(DEFAULT_BENCH, pool_dir, name, kind == "text")
+    m = score_set(workers, harness, DEFAULT_BENCH, folder, extractor)
+    floor = POOL_FLOORS[(name, kind)]
+    assert m["f1"] >= floor, f"{name} ({kind}) F1 {m['f1']:.3f} fell below the floor {floor:.3f}"
