@@ -92,8 +92,10 @@ LINE_RULES: Tuple[Rule, ...] = (
              r"(?:video|videos|slideshow|gallery|photos|pictures|images|story)(?: [^.!?]{0,40})?)")),
     Rule("follow-prompt", "prompt to follow an account ('Follow @name on Twitter')",
          _rx(r"(?:—+\s*>*\s*)?(?:>>\s*)?follow (?:me |us )?(?:[\w.' ]{1,40} )?\(?@\w{1,30}\)?(?: on (?:twitter|instagram|facebook|x))?")),
-    Rule("social-embed-meta", "the byline of an embedded post ('— Name (@handle) October 5, 2014', 'A photo posted by ...')",
-         _rx(r"(?:—|–|-|&mdash;)\s*[^()]{0,60}\(@\w{1,30}\)\s+\w+\.? \d{1,2},? \d{4}|"
+    # "(?=[^@]*+@)": a line without "@" fails in one scan, before the 300-character text part.
+    Rule("social-embed-meta", "an embedded post: its byline ('— Name (@handle) October 5, 2014'), or its text "
+         "with the byline glued on ('... http://t.co/x— Name (@handle) February 26, 2015'), 'A photo posted by ...'",
+         _rx(r"(?=[^@]*+@)(?:[^\n]{0,300}?(?<=\S))?(?:—|–|-|&mdash;)\s*[^()]{0,60}\(@\w{1,30}\)\s+\w+\.? \d{1,2},? \d{4}|"
              r"a (?:photo|video|post) (?:posted|shared) by [^()]{1,60}\(@\w{1,30}\)(?: on [\w ,:]{1,40})?|"
              r"pic\.twitter\.com/\w+")),
     Rule("agency-photo-credit", "wire photo credit, alone or before its caption ('AP Photo/Name', 'AFP PHOTO/...')",
