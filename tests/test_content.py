@@ -106,3 +106,28 @@ def test_a_teaser_block_printed_twice_beside_the_article_goes_whole():
     # the article has paragraphs of its own: the repeated block is the site's, both copies go
     page = TEASERS + ARTICLE + MENU + TEASERS
     assert kept(page) == ARTICLE
+
+
+POST2 = [
+    "The library will open its new reading room on Saturday, with space for two hundred readers and a cafe on the ground floor.",
+    "Volunteers have spent the summer moving the collection, and the librarian said the last boxes would be unpacked by Friday night.",
+    "Opening hours will be extended to ten in the evening during the exam season, the council said in a statement on its website.",
+    "The building, a former bank, was bought by the council in 2019 for a fraction of its value after the branch closed its doors.",
+    "Architects kept the old vault, which will house the local history collection and a small exhibition about the town's mills.",
+]
+
+
+def test_section_headings_that_mention_discussion_or_responses_do_not_open_comments():
+    for heading in ("Results and Discussion", "My responses are slow", "The responses were terrifying"):
+        out = kept(ARTICLE + TEASERS + [heading, "12 March"] + POST2)
+        assert all(line in out for line in POST2), heading
+
+
+def test_a_blog_front_page_keeps_the_next_post_after_a_comments_link():
+    # "Posted by ... | Comments" ends one post; the next post's title and date, then its paragraphs
+    post2 = POST2
+    page = ARTICLE + TEASERS + ["Mark | 12:03 PM | Comment", "New reading room opens", "March 3"] + post2
+    out = kept(page)
+    assert all(line in out for line in post2)
+    # a real comment thread after the same link still goes
+    assert kept(ARTICLE + POST2 + COMMENTS) == ARTICLE + POST2

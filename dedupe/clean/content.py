@@ -99,11 +99,18 @@ _BULLET = re.compile(r"[-*\u2022\u2013\u2014\u00b7\u25aa\u25cf\u25e6\u2023\u2043
 _FIGURE = re.compile(r"[\W\d_]*\d[\W\d_]*")
 #: A short line like "167 comments" / "Leave a Reply" / "3 Responses to ..." after the article opens
 #: the comments, unless it reads as a statement: "Huawei declined to comment." ends in a full
-#: stop and is a sentence of the article, not a heading.
-_COMMENTS = re.compile(r"\b(comments?|leave a reply|reply|replies|responses|discussion|kommentare?|commentaires?|comentarios?|commenti|comentários|reacties|reageer)\b", re.I)
-#: ... unless this many prose lines follow it straight on: comments come one by one with a name,
-#: a date or "Reply" between them; an article section titled "Comment" runs on as prose.
+#: stop and is a sentence of the article, not a heading.  "Discussion", "responses" and "reply"
+#: name comments only in a count ("12 responses", "No replies"), a phrase ("Join the
+#: discussion") or alone: "Results and Discussion" and "My responses are slow" are sections.
+_COMMENTS = re.compile(r"\b(comments?|leave a reply|kommentare?|commentaires?|comentarios?|commenti|comentários|reacties|reageer)\b|"
+                       r"^\W*(?:reply|replies|responses)\W*$|\b(?:\d+|no|one)\s+(?:responses?|replies)\b|join the (?:discussion|conversation)", re.I)
+#: ... unless a long run of prose follows it: this many prose lines in a row, worth
+#: ``COMMENTS_AFTER_PROSE`` characters.  Comments come one by one with a name, a date or "Reply"
+#: between them; an article section titled "Comment" runs on as prose, and so does the next
+#: post of a blog's front page after "Posted by Mark | 12:03 PM | Comments".
 COMMENTS_PROSE_RUN = 3
+#: ... starting within this many lines of it (the next post's title and date come first).
+COMMENTS_RUN_WITHIN = 2
 #: Closing quotes and brackets that may follow the end of a sentence.
 _CLOSERS = "\"'”’»)]」』"
 #: Ends like a sentence: . ! ? … before any closers (not ":" - headlines use it).
@@ -270,17 +277,29 @@ def _texty(f: LineFeatures) -> bool:
 def _comment_barrier(lines: Sequence[str], feats: Sequence[LineFeatures]) -> Optional[int]:
     """Index of the line that opens the reader comments after the article, if any: a short
     heading-like line naming comments (not a sentence), after ``COMMENTS_AFTER_PROSE`` of prose,
-    not followed straight on by ``COMMENTS_PROSE_RUN`` prose lines (one cue never takes the
+    not followed by a long run of prose (``_prose_run_follows``: one cue never takes the
     article text after it)."""
     prose = 0
     for i, (line, f) in enumerate(zip(lines, feats)):
         if f.prose:
             prose += f.chars
         elif prose >= COMMENTS_AFTER_PROSE and f.words <= 6 and not f.statement_end and _COMMENTS.search(line):
-            after = feats[i + 1:i + 1 + COMMENTS_PROSE_RUN]
-            if not (len(after) == COMMENTS_PROSE_RUN and all(g.prose for g in after)):
+            if not _prose_run_follows(feats, i + 1):
                 return i
     return None
+
+
+def _prose_run_follows(feats: Sequence[LineFeatures], start: int) -> bool:
+    """Whether a long run of prose starts within ``COMMENTS_RUN_WITHIN`` lines of ``start``: at
+    least ``COMMENTS_PROSE_RUN`` prose lines in a row, ``COMMENTS_AFTER_PROSE`` characters together."""
+    for s in range(start, min(len(feats), start + COMMENTS_RUN_WITHIN + 1)):
+        if not feats[s].prose:
+            continue
+        e = s
+        while e < len(feats) and feats[e].prose:
+            e += 1
+        return e - s >= COMMENTS_PROSE_RUN and sum(f.chars for f in feats[s:e]) >= COMMENTS_AFTER_PROSE
+    return False
 
 
 def _repeated(keys: Sequence[Tuple[str, ...]]) -> List[bool]:
