@@ -195,3 +195,25 @@ def test_text_lines_keepends_round_trips():
     for raw in ["", "a", "a\n", "a\r\nb\rc\n\nd", "x\x0cy\u2028z\r\n"]:
         assert "".join(text_lines(raw, keepends=True)) == raw
     assert text_lines("a\x0cb\nc", keepends=True) == ["a\x0cb\n", "c"]
+
+
+def test_a_link_list_heading_in_the_source_template_still_takes_its_list():
+    # "Related" is on every page of this outlet (a template line); the link titles under it
+    # differ from page to page, and go with it
+    from dedupe.config import Config
+    from dedupe.model import Document
+    from dedupe.pipeline import clean_documents
+
+    topics = ["bus routes", "library hours", "school meals", "park lighting", "bin collections"]
+    docs = []
+    for n, topic in enumerate(topics):
+        body = (f"Council votes on {topic}\n\n"
+                f"The council voted on Tuesday to change the {topic} after a long debate, officials said, "
+                f"and the changes will start next month if the budget is approved.\n\n"
+                f"Related\nResidents split over plans for {topics[n - 1]}\nWhat the new {topics[n - 2]} rules mean for you\n\n"
+                f"Supporters said the change to the {topic} would save money, while critics said the council "
+                f"had not consulted residents before the vote.")
+        docs.append(Document(id=f"d{n}", source="outlet", text=body))
+    for c in clean_documents(docs, Config()):
+        assert not any(p.startswith(("Related", "Residents split", "What the new")) for p in c.paragraphs), c.paragraphs
+        assert any(p.startswith("Supporters said") for p in c.paragraphs)

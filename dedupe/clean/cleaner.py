@@ -135,8 +135,9 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str],
             continue
         i = 0
         while i < len(lines):
-            if verdicts[i] in (None, heading) and heading.pattern.fullmatch(lines[i]):
-                verdicts[i] = heading
+            # a heading the source's template or the corpus already removes still leads its list
+            if verdicts[i] in (None, heading, R.LEARNED, R.CORPUS) and heading.pattern.fullmatch(lines[i]):
+                verdicts[i] = verdicts[i] or heading
                 j = i + 1
                 while j < len(lines) and (verdicts[j] is not None or _is_link_title(lines[j])):
                     verdicts[j] = verdicts[j] or heading

@@ -75,7 +75,7 @@ LINE_RULES: Tuple[Rule, ...] = (
     Rule("read-more", "cross-link to another article ('Read more: ...')",
          _rx(r"(?:read more|read also|also read|related|see also|more on this|lire aussi|à lire aussi|a lire aussi|"
              r"lesen sie auch|mehr zum thema|lee también|leer más|lea también)\s*[:»>|].*|read more|continue reading|click here to read more|"
-             r"related|see all related|related coverage|more:\s.{1,150}")),
+             r"more:\s.{1,150}")),
     Rule("ui-label", "label of a page widget (video player, loader, gallery), not text",
          _rx(r"scroll down for (?:videos?|more)|(?:video|poll|gallery|player|slideshow)?\s*loading(?:\s*(?:…|\.\.\.))?|"
              r"watch(?: the)? video|play video|photos?|videos?|gallery|slideshow|"
@@ -114,7 +114,7 @@ REPEATED_HEADLINE = Rule("repeated-headline", "headline printed twice at the top
 MASTHEAD = Rule("masthead", "outlet name and tagline ('Daily Herald | Local news you can trust') above a headline printed twice")
 RELATED_ARTICLES = Rule(
     "related-articles", "'Related Articles' heading and the list of link titles after it",
-    _rx(r"related (?:articles|stories|content|coverage|news|posts|links|reading|topics)|read next|"
+    _rx(r"related(?: (?:articles|stories|content|coverage|news|posts|links|reading|topics))?|see all related|read next|"
         r"you may also like|you might also like|more on this story|recommended(?: for you| stories)?|"
         r"more from [\w\s]{1,40}|weitere artikel|articles liés|artículos relacionados|noticias relacionadas"),
 )
