@@ -131,3 +131,31 @@ def test_a_blog_front_page_keeps_the_next_post_after_a_comments_link():
     assert all(line in out for line in post2)
     # a real comment thread after the same link still goes
     assert kept(ARTICLE + POST2 + COMMENTS) == ARTICLE + POST2
+
+
+REPLIES = [
+    "Ann Lee says:", "May 3, 2012 at 4:15 pm",
+    "What a waste of public money, nobody in my street will ever use these buses and the council knows it.", "Reply",
+    "Tom says:", "May 3, 2012 at 5:02 pm",
+    "I disagree completely, the buses will help thousands of people who cannot afford a car in this city.", "Reply",
+    "Sam K says:", "May 4, 2012 at 9:40 am",
+    "The northern suburbs have waited twenty years for a decent service, so this is long overdue in my view.", "Reply",
+]
+
+
+def test_a_comment_thread_without_a_heading_is_found_by_its_bylines():
+    # no "Comments" line: the thread shows as a byline (name, date and time) before each comment
+    assert kept(ARTICLE + TEASERS + REPLIES) == ARTICLE + TEASERS
+
+
+def test_dated_lines_without_a_comment_cue_and_a_page_that_opens_with_a_byline_keep_their_text():
+    events = []
+    for day, text in zip((3, 10, 17), POST2):
+        events += [f"Tuesday, October {day} at 7:30pm | Room 4", text]
+    assert all(line in kept(ARTICLE + TEASERS + events) for line in POST2[:3])
+    # a forum page: posts one after another, each under its byline, are the page's text
+    forum = []
+    for name, text in zip(("Ann Lee", "Tom", "Sam K", "Jo", "Lin"), ARTICLE[:2] + ARTICLE[3:] + POST2):
+        forum += [f"{name} says:", "May 3, 2012 at 4:15 pm", text, "Reply"]
+    assert not any("reader comments" in (why or "") for line, why in zip(forum, filter_lines(forum))
+                   if line in ARTICLE + POST2)

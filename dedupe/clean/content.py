@@ -278,14 +278,46 @@ def _comment_barrier(lines: Sequence[str], feats: Sequence[LineFeatures]) -> Opt
     """Index of the line that opens the reader comments after the article, if any: a short
     heading-like line naming comments (not a sentence), after ``COMMENTS_AFTER_PROSE`` of prose,
     not followed by a long run of prose (``_prose_run_follows``: one cue never takes the
-    article text after it)."""
-    prose = 0
+    article text after it); or, when no heading names them, the first byline of a thread
+    (``_thread_start``: several bylines in a row, a comment cue among them), whichever comes first."""
+    prose, start, heading = 0, None, None
     for i, (line, f) in enumerate(zip(lines, feats)):
         if f.prose:
             prose += f.chars
+            if prose >= COMMENTS_AFTER_PROSE and start is None:
+                start = i + 1
         elif prose >= COMMENTS_AFTER_PROSE and f.words <= 6 and not f.statement_end and _COMMENTS.search(line):
             if not _prose_run_follows(feats, i + 1):
-                return i
+                heading = i
+                break
+    thread = _thread_start(lines, feats, start) if start is not None else None
+    return min((i for i in (heading, thread) if i is not None), default=None)
+
+
+#: A comment's byline: who wrote it and when ("Posted by: Ann | August 17, 2012 at 05:50 PM",
+#: "Soullite 11.06.12 at 8:24 pm", "John Smith says:"): a date with a time of day, or "says:".
+_DATE = r"(?:\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b)"
+_TIME = r"\b\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\b\.?|[ap]\b|h\b|uhr\b|\b(?:edt|est|pdt|pst|gmt|utc|bst|cet)\b)"
+_COMMENT_BYLINE = re.compile(r"(?:%s.{0,40}?%s|%s.{0,40}?%s)|\b(?:says|said|wrote|writes)\s*:\s*$|^\s*posted by\b" % (_DATE, _TIME, _TIME, _DATE), re.I)
+#: ... and a short line in or just before the run names it a comment ("Reply", "says:", "Report abuse").
+_COMMENT_CUE = re.compile(r"\b(?:says|said|wrote|writes|posted by|reply|replies|report abuse|permalink|comments?|responses?|reagieren|antworten|répondre|responder)\b", re.I)
+#: A thread is this many comment bylines, each within ``THREAD_MAX_GAP`` lines of the next.
+THREAD_MIN_BYLINES = 3
+THREAD_MAX_GAP = 8
+
+
+def _thread_start(lines: Sequence[str], feats: Sequence[LineFeatures], after: int) -> Optional[int]:
+    """Index of the first byline of a comment thread that starts at or after ``after`` (no
+    heading names it: the thread shows by its rhythm, a short byline line before each comment)."""
+    bylines = [i for i in range(len(lines))
+               if not feats[i].prose and feats[i].words <= 16 and not feats[i].statement_end and _COMMENT_BYLINE.search(lines[i])]
+    if bylines and bylines[0] < after:
+        return None  # the page opens with a byline: posts one after another (a forum, a blog's front page) are its text
+    for k in range(len(bylines) - THREAD_MIN_BYLINES + 1):
+        run = bylines[k:k + THREAD_MIN_BYLINES]
+        if all(b - a <= THREAD_MAX_GAP for a, b in zip(run, run[1:])) and any(f.prose for f in feats[run[0]:run[-1]]) \
+                and any(not feats[i].prose and _COMMENT_CUE.search(lines[i]) for i in range(max(0, run[0] - 2), run[-1] + 1)):
+            return run[0]
     return None
 
 
