@@ -159,3 +159,12 @@ def test_dated_lines_without_a_comment_cue_and_a_page_that_opens_with_a_byline_k
         forum += [f"{name} says:", "May 3, 2012 at 4:15 pm", text, "Reply"]
     assert not any("reader comments" in (why or "") for line, why in zip(forum, filter_lines(forum))
                    if line in ARTICLE + POST2)
+
+
+def test_a_blog_front_page_whose_posts_end_in_a_dated_footer_keeps_its_posts():
+    # "Posted by ... at 04:29 PM | Permalink | Comments (0)" closes each post: not a comment thread
+    page = list(ARTICLE) + TEASERS
+    for n, text in enumerate(POST2):
+        page += [f"Posted by jamie k at 0{n + 1}:29 PM | Permalink | Comments ({n})", f"December {20 - n}, 2006", text]
+    out = kept(page)
+    assert all(line in out for line in POST2)

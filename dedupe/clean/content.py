@@ -109,8 +109,8 @@ _COMMENTS = re.compile(r"\b(comments?|leave a reply|kommentare?|commentaires?|co
 #: between them; an article section titled "Comment" runs on as prose, and so does the next
 #: post of a blog's front page after "Posted by Mark | 12:03 PM | Comments".
 COMMENTS_PROSE_RUN = 3
-#: ... starting within this many lines of it (the next post's title and date come first).
-COMMENTS_RUN_WITHIN = 2
+#: ... starting within this many lines of it (the next post's title, byline and date come first).
+COMMENTS_RUN_WITHIN = 3
 #: Closing quotes and brackets that may follow the end of a sentence.
 _CLOSERS = "\"'”’»)]」』"
 #: Ends like a sentence: . ! ? … before any closers (not ":" - headlines use it).
@@ -301,6 +301,9 @@ _TIME = r"\b\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\b\.?|[ap]\b|h\b|uhr\b|\b(?:edt|est|pd
 _COMMENT_BYLINE = re.compile(r"(?:%s.{0,40}?%s|%s.{0,40}?%s)|\b(?:says|said|wrote|writes)\s*:\s*$|^\s*posted by\b" % (_DATE, _TIME, _TIME, _DATE), re.I)
 #: ... and a short line in or just before the run names it a comment ("Reply", "says:", "Report abuse").
 _COMMENT_CUE = re.compile(r"\b(?:says|said|wrote|writes|posted by|reply|replies|report abuse|permalink|comments?|responses?|reagieren|antworten|répondre|responder)\b", re.I)
+#: A byline with a count of comments on it or right after it ends a post ("Posted by Ann at 4:29 PM |
+#: Permalink | Comments (3)"): a blog's front page, whose posts are its text, not a thread.
+_POST_FOOTER = re.compile(r"\bcomments?\s*[(\[]\s*\d+|\b\d+\s+comments?\b|\btrackbacks?\b|\badd comments?\b", re.I)
 #: A thread is this many comment bylines, each within ``THREAD_MAX_GAP`` lines of the next.
 THREAD_MIN_BYLINES = 3
 THREAD_MAX_GAP = 8
@@ -310,7 +313,8 @@ def _thread_start(lines: Sequence[str], feats: Sequence[LineFeatures], after: in
     """Index of the first byline of a comment thread that starts at or after ``after`` (no
     heading names it: the thread shows by its rhythm, a short byline line before each comment)."""
     bylines = [i for i in range(len(lines))
-               if not feats[i].prose and feats[i].words <= 16 and not feats[i].statement_end and _COMMENT_BYLINE.search(lines[i])]
+               if not feats[i].prose and feats[i].words <= 16 and not feats[i].statement_end and _COMMENT_BYLINE.search(lines[i])
+               and not any(_POST_FOOTER.search(line) for line in lines[i:i + 2])]
     if bylines and bylines[0] < after:
         return None  # the page opens with a byline: posts one after another (a forum, a blog's front page) are its text
     for k in range(len(bylines) - THREAD_MIN_BYLINES + 1):
