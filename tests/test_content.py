@@ -23,9 +23,12 @@ def kept(lines):
     return [l for l, why in zip(lines, filter_lines(lines)) if why is None]
 
 
-def test_keeps_article_with_subheading_drops_menu_footer_and_comments():
+def test_keeps_headline_and_article_with_subheading_drops_menu_byline_footer_and_comments():
+    # the headline shares "council", "bus" and "network" with the lede: it is this article's
     page = MENU + ["Council expands bus network", "By Jane Doe"] + ARTICLE + FOOTER + COMMENTS
-    assert kept(page) == ARTICLE
+    assert kept(page) == ["Council expands bus network"] + ARTICLE
+    # another story's title there is not
+    assert kept(MENU + ["Rail strike called off", "By Jane Doe"] + ARTICLE + FOOTER) == ARTICLE
 
 
 def test_every_removal_has_a_reason_and_lengths_match():

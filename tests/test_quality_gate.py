@@ -14,7 +14,10 @@ from benchmarks.quality import DEFAULT_BENCH, HTML_SET, TEXT_SET, load_harness, 
 #: text F1 >= 0.90 and R >= 0.95)
 FLOORS = {
     (HTML_SET, "py:benchmarks.quality:dedupe_html"): {"f1": 0.967, "precision": 0.962, "recall": 0.973},
-    (TEXT_SET, "py:benchmarks.quality:dedupe_clean"): {"f1": 0.930, "precision": 0.900, "recall": 0.961},
+    # 2026-12-02 (issue 12): the text cleaner keeps the headline above the article when it shares
+    # the lede's words; ScrapingHub's gold leaves headlines out (F1 0.933 -> 0.925, P 0.905 -> 0.889),
+    # while Dragnet's, L3S-GN1's and CleanPortalEval's keep them (see test_pool_quality_floor)
+    (TEXT_SET, "py:benchmarks.quality:dedupe_clean"): {"f1": 0.920, "precision": 0.884, "recall": 0.960},
 }
 
 
@@ -47,8 +50,8 @@ def test_dev_quality_floor(harness, dataset, extractor):
 POOL_FLOORS = {
     ("dragnet", "html"): 0.883, ("l3s-gn1", "html"): 0.917, ("cleaneval-final", "html"): 0.901,
     ("cleaneval-dev", "html"): 0.879, ("readability", "html"): 0.928, ("cleanportaleval", "html"): 0.946,
-    ("dragnet", "text"): 0.842, ("l3s-gn1", "text"): 0.897, ("cleaneval-final", "text"): 0.878,
-    ("cleaneval-dev", "text"): 0.820, ("readability", "text"): 0.888, ("cleanportaleval", "text"): 0.930,
+    ("dragnet", "text"): 0.846, ("l3s-gn1", "text"): 0.900, ("cleaneval-final", "text"): 0.879,
+    ("cleaneval-dev", "text"): 0.820, ("readability", "text"): 0.886, ("cleanportaleval", "text"): 0.932,
 }
 
 

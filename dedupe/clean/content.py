@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import List, Optional, Pattern, Sequence, Tuple
 
-from .stopwords import is_unspaced, lower_words, word_count, words_stopword_density
+from .stopwords import _MASKS as _FUNCTION_WORDS, is_unspaced, lower_words, word_count, words_stopword_density
 
 # --------------------------------------------------------------------------------------
 # Tuned constants (measured on the dev half of the ScrapingHub naive-scrape set)
@@ -53,6 +53,12 @@ CHROME_MAX_WORDS = 60  # cookie banners run to 50 words; an article paragraph me
 COMMENTS_AFTER_PROSE = 600  # a lede paragraph or two; teaser strips before the article rarely reach it
 #: This many consecutive lines that all occur elsewhere on the page are a template block shown twice.
 REPEAT_RUN = 3  # a sidebar or teaser list repeats as a group; an article repeats at most a line (pull quote)
+#: The headline is one of this many lines before the article text (headline, dek, byline, date) ...
+HEADLINE_LOOKBACK = 6
+#: ... worded like a title: menu items are shorter, a deck or lede longer ...
+HEADLINE_MIN_WORDS, HEADLINE_MAX_WORDS = 3, 25
+#: ... and about the same thing as the first paragraphs: this many content words in common.
+HEADLINE_MIN_SHARED = 2
 #: A further span is kept when it is worth this share of the best one.
 SECOND_SPAN_SHARE = 0.35  # an article split by a gallery keeps both halves; teaser strips are smaller
 #: ... and at least this much prose on its own (and two prose lines in a row somewhere).
@@ -475,6 +481,34 @@ def _structures(lines: Sequence[str], feats: Sequence[LineFeatures]) -> List[Tup
     return merged
 
 
+def _content_words(f: LineFeatures) -> set:
+    return {t for t in f.tokens if len(t) >= 3 and t not in _FUNCTION_WORDS}
+
+
+def _headline_before(feats: Sequence[LineFeatures], start: int) -> Optional[int]:
+    """Index of the article's headline among the ``HEADLINE_LOOKBACK`` lines before its text
+    starts at ``start``, if any: worded like a title (``HEADLINE_MIN_WORDS`` to
+    ``HEADLINE_MAX_WORDS`` words, not chrome, no sentence end) and sharing at least
+    ``HEADLINE_MIN_SHARED`` content words, and a third of its own, with the first paragraphs.
+    A menu item, a section label or another story's teaser shares none."""
+    lede: set = set()
+    for f in feats[start:start + 3]:
+        if f.prose:
+            lede |= _content_words(f)
+    best = None
+    for i in range(start - 1, max(-1, start - 1 - HEADLINE_LOOKBACK), -1):
+        f = feats[i]
+        if f.prose:
+            break
+        if f.chrome or f.sentence_end or not HEADLINE_MIN_WORDS <= f.words <= HEADLINE_MAX_WORDS:
+            continue
+        own = _content_words(f)
+        shared = len(own & lede)
+        if shared >= HEADLINE_MIN_SHARED and 3 * shared >= len(own) and (best is None or shared > best[0]):
+            best = (shared, i)
+    return best[1] if best else None
+
+
 def _sentence_like(f: LineFeatures) -> bool:
     """A short line that still reads as a statement of text (one full stop, a few words, stopwords)."""
     return (f.chrome is None and f.words >= EDGE_SENTENCE_MIN_WORDS and f.statement_end
@@ -583,6 +617,9 @@ def _rule_state(lines: Sequence[str]) -> _State:
                 else:
                     out[k] = None
             i = j
+    head = _headline_before(feats, spans[0][0])
+    if head is not None:
+        out[head] = None
     return _State(tuple(feats), out, tuple(structured), tuple(spans), barrier)
 
 
