@@ -39,8 +39,9 @@ from .stopwords import _MASKS as _FUNCTION_WORDS, is_unspaced, lower_words, word
 #: A line with at least this many words that ends like a sentence is prose.
 PROSE_MIN_WORDS = 10  # headlines and menu items are shorter; sentences of real text longer
 #: A line in a script without spaces (Chinese, Japanese, Thai ...) this wordy is prose without a
-#: sentence stop: Thai, Lao and Khmer end sentences with a space, not a mark (see ``word_count``).
-UNSPACED_PROSE_WORDS = 25  # ~50 characters; menu items and tags in these scripts run 2-8
+#: sentence stop: Thai, Lao and Khmer end sentences with a space, not a mark, and blogs in Chinese
+#: often do too (see ``word_count``).
+UNSPACED_PROSE_WORDS = 15  # ~30 characters; menu items and tags in these scripts run 2-8, headlines 5-12
 #: Long lines are prose in any script (no stopword list needed).
 PROSE_MIN_CHARS = 160  # teaser headlines stay below; two sentences are above
 #: Share of function words that marks a short line as text (best-fitting language).
