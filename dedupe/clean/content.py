@@ -492,17 +492,22 @@ def _headline_before(feats: Sequence[LineFeatures], start: int) -> Optional[int]
     ``HEADLINE_MAX_WORDS`` words, not chrome, no sentence end) and sharing at least
     ``HEADLINE_MIN_SHARED`` content words, and a third of its own, with the first paragraphs.
     A menu item, a section label or another story's teaser shares none."""
+    candidates = []
+    for i in range(start - 1, max(-1, start - 1 - HEADLINE_LOOKBACK), -1):
+        f = feats[i]
+        if f.prose:
+            break
+        if not (f.chrome or f.sentence_end) and HEADLINE_MIN_WORDS <= f.words <= HEADLINE_MAX_WORDS:
+            candidates.append(i)
+    if not candidates:
+        return None
     lede: set = set()
     for f in feats[start:start + 3]:
         if f.prose:
             lede |= _content_words(f)
     best = None
-    for i in range(start - 1, max(-1, start - 1 - HEADLINE_LOOKBACK), -1):
+    for i in candidates:
         f = feats[i]
-        if f.prose:
-            break
-        if f.chrome or f.sentence_end or not HEADLINE_MIN_WORDS <= f.words <= HEADLINE_MAX_WORDS:
-            continue
         own = _content_words(f)
         shared = len(own & lede)
         if shared >= HEADLINE_MIN_SHARED and 3 * shared >= len(own) and (best is None or shared > best[0]):
