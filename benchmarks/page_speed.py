@@ -2,13 +2,15 @@
 """Pages per second of the cleaners, one core: ``html_to_text`` on HTML pages, ``clean_text``
 on naive scrapes, this tree beside another (an export of an earlier commit).
 
-    python benchmarks/page_speed.py [--against DIR] [--rounds 3] [--sets scrapinghub-dev,...]
+    python benchmarks/page_speed.py [--against DIR] [--models] [--rounds 3] [--dir SET ...]
 
 Pages are read into memory first; only the cleaning call is timed.  With ``--against`` the
 two trees are measured in subprocesses, alternating round by round, so both see the same
 machine load; the best round of each is reported, with the ratio.  The sets are
 ``../shared/bench/data/scrapinghub-dev`` and its text twin by default (any score.py-format
-folder can be named with ``--dir``).  Without the data it says so and exits 0.
+folder can be named with ``--dir``).  ``--models`` adds this tree with its learned models
+switched on (``html.BLOCK_MODEL``, ``content.LINE_MODEL``: off by default) as a third row.
+Without the data it says so and exits 0.
 """
 from __future__ import annotations
 
@@ -38,6 +40,10 @@ def measure(dirs) -> dict:
 
     from dedupe import clean_text, html_to_text
 
+    if os.environ.get("DEDUPE_BENCH_MODELS"):
+        from dedupe.clean import content, html
+
+        html.BLOCK_MODEL, content.LINE_MODEL = "html_blocks", "text_lines"
     warnings.simplefilter("ignore")
     out = {}
     for d in dirs:
@@ -54,6 +60,7 @@ def measure(dirs) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--against", type=Path, help="another tree whose dedupe package to time beside this one")
+    ap.add_argument("--models", action="store_true", help="also time this tree with its learned models on")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--dir", action="append", type=Path, help="a score.py-format set (repeatable)")
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
@@ -65,13 +72,18 @@ def main() -> int:
     if args.json:
         print(json.dumps(measure(dirs)))
         return 0
-    trees = {"this tree": ROOT}
+    trees = {"this tree": (ROOT, False)}
     if args.against:
-        trees[str(args.against)] = args.against.resolve()
+        trees[str(args.against)] = (args.against.resolve(), False)
+    if args.models:
+        trees["this tree, models on"] = (ROOT, True)
     best: dict = {}
     for _ in range(args.rounds):
-        for name, tree in trees.items():
+        for name, (tree, models) in trees.items():
             env = dict(os.environ, PYTHONPATH=str(tree))
+            env.pop("DEDUPE_BENCH_MODELS", None)
+            if models:
+                env["DEDUPE_BENCH_MODELS"] = "1"
             cmd = [sys.executable, str(Path(__file__).resolve()), "--json"] + [a for d in dirs for a in ("--dir", str(d))]
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tree)
             if proc.returncode:
@@ -84,10 +96,10 @@ def main() -> int:
     print("|---|---|---|---|---|")
     for (name, s), (sec, n) in best.items():
         print(f"| {name} | {s} | {n} | {1000 * sec / n:.1f} | {n / sec:.1f} |")
-    if args.against:
-        for d in dirs:
-            a, b = best[("this tree", d.name)], best[(str(args.against), d.name)]
-            print(f"{d.name}: this tree runs at {b[0] / a[0]:.2f}x the pages per second of {args.against}")
+    for d in dirs:
+        for other in ([str(args.against)] if args.against else []) + (["this tree, models on"] if args.models else []):
+            a, b = best[("this tree", d.name)], best[(other, d.name)]
+            print(f"{d.name}: this tree runs at {b[0] / a[0]:.2f}x the pages per second of {other}")
     return 0
 
 
