@@ -144,12 +144,22 @@ Describe = Callable[[str, float], Optional[str]]
 
 
 def explain(model: TreeModel, x: np.ndarray, rows: Sequence[int], describe: Describe,
-            scores: Optional[np.ndarray] = None, top: int = 3) -> Dict[int, str]:
+            scores: Optional[np.ndarray] = None, top: int = 3, agreed: Sequence[int] = ()) -> Dict[int, str]:
     """``{row: "score 0.12 (link density 0.81, 4 words, after the article)"}`` for ``rows``:
     the features that pushed the score down most, described by ``describe(name, value)``
-    (None skips a feature: the second half of a one-hot pair says nothing new)."""
+    (None skips a feature: the second half of a one-hot pair says nothing new).  Rows in
+    ``agreed`` (the rules drop them too, and name why) get their score alone: the path
+    contributions, the costly part, are computed only where the model decides against the rules."""
+    agreed_set = set(agreed)
+    out: Dict[int, str] = {}
+    if agreed_set:
+        all_scores = scores if scores is not None else model.scores(x)
+        for r in rows:
+            if r in agreed_set:
+                out[r] = "score %.2f (agrees with the rules)" % float(all_scores[r])
+        rows = [r for r in rows if r not in agreed_set]
     if not len(rows):
-        return {}
+        return out
     sub = x[list(rows)]
     contrib = model.contributions(sub)
     if scores is None:
@@ -157,7 +167,6 @@ def explain(model: TreeModel, x: np.ndarray, rows: Sequence[int], describe: Desc
         pick = {r: float(s) for r, s in zip(rows, scores)}
     else:
         pick = {r: float(scores[r]) for r in rows}
-    out = {}
     for k, r in enumerate(rows):
         order = np.argsort(contrib[k], kind="stable")
         said: List[str] = []

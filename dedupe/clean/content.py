@@ -761,7 +761,7 @@ def _model_verdicts(lines: Sequence[str], state: _State, model=None) -> List[Opt
     scores = model.scores(x)
     keep = model.keep(scores, [r is None for r in state.reasons])
     drop = [i for i in range(len(lines)) if not keep[i]]
-    why = explain(model, x, drop, describe_line_feature, scores)
+    why = explain(model, x, drop, describe_line_feature, scores, agreed=[i for i in drop if state.reasons[i]])
     out: List[Optional[str]] = [None] * len(lines)
     for i in drop:
         r = state.reasons[i]

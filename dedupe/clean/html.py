@@ -662,7 +662,7 @@ def _model_verdicts(blocks: Sequence[_Raw], titles: Sequence[str], reasons: List
     forced = {i for i, (b, r) in enumerate(zip(blocks, reasons)) if _forced(b, r, titles)}
     keep = model.keep(scores, [r is None for r in reasons])
     drop = [i for i in range(len(blocks)) if not keep[i] and i not in forced]
-    why = explain(model, x, drop, describe_block_feature, scores)
+    why = explain(model, x, drop, describe_block_feature, scores, agreed=[i for i in drop if reasons[i]])
     out: List[Optional[str]] = [None] * len(blocks)
     for i in forced:
         out[i] = _forced_reason(blocks[i], reasons[i], titles)
