@@ -171,3 +171,14 @@ def test_a_blog_front_page_whose_posts_end_in_a_dated_footer_keeps_its_posts():
         page += [f"Posted by jamie k at 0{n + 1}:29 PM | Permalink | Comments ({n})", f"December {20 - n}, 2006", text]
     out = kept(page)
     assert all(line in out for line in POST2)
+
+
+def test_cached_line_features_give_the_same_verdicts_as_fresh_ones():
+    from dedupe.clean import content
+
+    page = MENU + ["Council expands bus network", "By Jane Doe"] + ARTICLE + FOOTER + COMMENTS + REPLIES
+    content._FEATURE_CACHE.clear()
+    cold = filter_lines(page)
+    warm = filter_lines(page)  # every short line now comes from the cache
+    assert warm == cold
+    assert all(content._FEATURE_CACHE[l] == content._features(l) for l in page if l in content._FEATURE_CACHE)

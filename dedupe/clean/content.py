@@ -573,8 +573,25 @@ class _State:
     barrier: Optional[int] = None
 
 
+#: Features of recent short lines, by text: the cleaner's second pass over a page's kept lines,
+#: and a site's menu on each of its pages, look them up instead of computing them again.
+_FEATURE_CACHE: dict = {}
+FEATURE_CACHE_LINES, FEATURE_CACHE_CHARS = 4096, 300
+
+
+def _cached_features(text: str) -> LineFeatures:
+    f = _FEATURE_CACHE.get(text)
+    if f is None:
+        f = _features(text)
+        if len(text) <= FEATURE_CACHE_CHARS:
+            if len(_FEATURE_CACHE) >= FEATURE_CACHE_LINES:
+                _FEATURE_CACHE.clear()
+            _FEATURE_CACHE[text] = f
+    return f
+
+
 def _rule_state(lines: Sequence[str]) -> _State:
-    feats = [_features(l.strip()) for l in lines]
+    feats = [_cached_features(l.strip()) for l in lines]
     if not feats:
         return _State((), [])
     repeated = [rep and f.prose for rep, f in zip(_repeated([tuple(f.tokens) for f in feats]), feats)]
