@@ -56,7 +56,7 @@ POOL_FLOORS = {
 
 
 @pytest.fixture(scope="module")
-def pool_dir(harness):
+def pool_dir(harness, tmp_path_factory):
     import os
     import subprocess
     import sys
@@ -66,6 +66,13 @@ def pool_dir(harness):
     if not unpack.is_file() or not (DEFAULT_BENCH / "data" / "train").is_dir():
         pytest.skip(f"training pool absent: {DEFAULT_BENCH}/data/train")
     dest = Path(os.environ.get("DEDUPE_BENCH_TRAIN", Path.home() / ".cache" / "dedupe-bench")).expanduser()
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        writable = os.access(dest, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:  # a read-only home: unpack for this run only
+        dest = tmp_path_factory.mktemp("dedupe-bench")
     sets = ",".join(sorted({name for name, _ in POOL_FLOORS}))
     subprocess.run([sys.executable, str(unpack), str(dest), "--sets", sets], check=True,
                    stdout=subprocess.DEVNULL)
