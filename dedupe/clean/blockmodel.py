@@ -180,6 +180,22 @@ def explain(model: TreeModel, x: np.ndarray, rows: Sequence[int], describe: Desc
     return out
 
 
+def decide(model: TreeModel, x: np.ndarray, reasons: Sequence[Optional[str]], describe: Describe, label: str,
+           exempt: Sequence[int] = ()) -> List[Optional[str]]:
+    """The model's verdict per row (None: kept), explained: a row the rules drop too keeps their
+    reason with the model's score beside it ("<reason>; <label> score 0.08 ..."), a row only the
+    model drops is "<label>: score 0.12 (...)".  Rows in ``exempt`` are left to the caller (None)."""
+    scores = model.scores(x)
+    keep = model.keep(scores, [r is None for r in reasons])
+    skip = set(exempt)
+    drop = [i for i in range(len(reasons)) if not keep[i] and i not in skip]
+    why = explain(model, x, drop, describe, scores, agreed=[i for i in drop if reasons[i]])
+    out: List[Optional[str]] = [None] * len(reasons)
+    for i in drop:
+        out[i] = ("%s; %s %s" % (reasons[i], label, why[i])) if reasons[i] else "%s: %s" % (label, why[i])
+    return out
+
+
 def describe(name: str, value: float, flags: Dict[str, Tuple[Optional[str], Optional[str]]], unit: str,
              special: Optional[Callable[[str, float], Optional[str]]] = None) -> Optional[str]:
     """Words for one feature's value in an explanation (None: not worth saying).
