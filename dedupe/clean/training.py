@@ -324,6 +324,11 @@ HARM_PENALTY = 4.0
 CUTOFFS_DROPPED = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.01)
 
 
+def rules_metrics(score, model, pages) -> Dict[str, float]:
+    """The rules alone on ``pages`` (every row keeps the rules' verdict): what the model must beat."""
+    return evaluate(score, model, pages, -1.0, 2.0, [np.zeros(len(p[1])) for p in pages])
+
+
 def choose_cutoffs(score, model, sets: Dict[str, list]) -> Tuple[float, float]:
     """The (cutoff, cutoff_dropped) with the best weighted mean F1 over ``sets`` (a set's
     weight: 1, or its ``BROAD_GOLD_WEIGHT``), less ``HARM_PENALTY`` times every set's loss
@@ -331,8 +336,7 @@ def choose_cutoffs(score, model, sets: Dict[str, list]) -> Tuple[float, float]:
     on another (every set counts fully there, CleanEval too: it guards against over-deletion)."""
     scored = {name: page_scores(model, pages) for name, pages in sets.items()}
     weights = {name: BROAD_GOLD_WEIGHT.get(name, 1.0) for name in sets}
-    rules = {n: evaluate(score, model, pages, -1.0, 2.0, [np.zeros(len(p[1])) for p in pages])["f1"]
-             for n, pages in sets.items()}
+    rules = {n: rules_metrics(score, model, pages)["f1"] for n, pages in sets.items()}
     best, best_c = -1e9, (-1.0, 2.0)
     for c in CUTOFFS:
         for d in CUTOFFS_DROPPED:
@@ -389,7 +393,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 model = _as_model(export(clf, name, features))
                 cut = choose_cutoffs(score, model, train)
                 m = evaluate(score, model, data[held], *cut)
-                r = evaluate(score, model, data[held], -1.0, 2.0, [np.zeros(len(p[1])) for p in data[held]])
+                r = rules_metrics(score, model, data[held])
                 print(f"| {held} | {len(data[held])} | {r['f1']:.3f} | {m['f1']:.3f} ({m['precision']:.3f} / {m['recall']:.3f}) | {cut[0]:.2f} / {cut[1]:.2f} |", flush=True)
         if args.write:
             clf = fit(data, features)
