@@ -42,6 +42,8 @@ import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from dedupe.clean.training import SETS as TRAINING_SETS, set_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BENCH = ROOT.parent / "shared" / "bench"
 HTML_SET = "scrapinghub-dev"
@@ -114,7 +116,7 @@ def available(module: Optional[str]) -> bool:
 
 #: The sets of the table, in its order; the article sets (the others are CleanEval's broad notion
 #: of content, where the text target is not falling below keep-everything).
-SETS = ("dragnet", "l3s-gn1", "cleaneval-final", "cleaneval-dev", "readability", "cleanportaleval", "scrapinghub-dev")
+SETS = TRAINING_SETS
 ARTICLE_SETS = ("dragnet", "l3s-gn1", "readability", "cleanportaleval", "scrapinghub-dev")
 DEFAULT_TRAIN = Path.home() / ".cache" / "dedupe-bench"
 #: (column, harness extractor, module needed) per input kind.
@@ -125,9 +127,8 @@ TEXT_EXTRACTORS = (("dedupe", "py:benchmarks.quality:dedupe_clean", None), ("kee
 
 
 def set_folder(bench: Path, train: Path, name: str, text: bool) -> Path:
-    if name.startswith("scrapinghub"):
-        return bench / "data" / ("scrapinghub-text-dev" if text else "scrapinghub-dev")
-    return train / (name + "-text" if text else name)
+    """A set's folder: scrapinghub-dev (or its text twin) in the shared bench, the others in ``train``."""
+    return set_dir(train, bench / "data", name, text)
 
 
 _HARNESS = None
