@@ -20,6 +20,8 @@ from typing import Dict, FrozenSet, Hashable, Iterable, List, Mapping, Optional,
 
 from ..config import Config
 from ..normalize import normalize_for_hashing
+from .content import reads_as_sentence
+from .stopwords import word_count
 
 
 def line_key(line: str) -> int:
@@ -116,9 +118,6 @@ def corpus_keys(lines: Sequence[str], keys: Optional[Sequence[int]] = None) -> T
     sentence: "He declined to comment." recurs across many stories and is text, while
     "Scroll down for video" and "Newsletter Sign Up" are not sentences.
     """
-    from .content import reads_as_sentence
-    from .stopwords import word_count
-
     if keys is None:
         keys = [line_key(line) for line in lines]
     long_keys, short = [], []
