@@ -44,7 +44,7 @@ def test_dev_quality_floor(harness, dataset, extractor):
 # Floors are the shipped cleaner's F1 on each set, measured with
 # ``python benchmarks/quality.py --sets`` (2026-12-02), minus 0.005.  The pool is unpacked
 # from ../shared/bench/data/train into DEDUPE_BENCH_TRAIN (default ~/.cache/dedupe-bench; the
-# unpacker skips a set already there), which takes about a minute the first time.
+# unpacker skips a set already there), which takes about 100 s the first time (with the scoring).
 
 #: (set, kind) -> F1 floor.
 POOL_FLOORS = {
