@@ -156,17 +156,18 @@ _Cleaned = Tuple[List[Tuple[tuple, Tuple[str, ...], int]], Optional[tuple]]
 
 def _clean_job(args) -> _Cleaned:
     """Clean a chunk of (extracted) texts and (unless told not to) fingerprint their paragraphs."""
-    fd, docs, templates, corpus, config, with_fingerprints = args
+    fd, docs, templates, corpus, corpus_at, config, with_fingerprints = args
     out, paragraphs = [], []
-    for source, item in docs:
+    for j, (source, item) in enumerate(docs):
         raw, size = read_text(fd, item)
         keys, pages = templates.get(source, (frozenset(), 0))
         template, boiler = frozenset(), {}
-        if keys or corpus:
+        with_corpus = j in corpus_at  # pass 1 saw a learned corpus line among its candidates
+        if keys or with_corpus:
             lines = split_lines(raw)
             line_keys = [line_key(line) for line in lines]  # once, for both
             template = template_lines(lines, keys, line_keys) if keys else frozenset()
-            boiler = corpus_lines(lines, corpus, line_keys) if corpus else {}
+            boiler = corpus_lines(lines, corpus, line_keys) if with_corpus else {}
         cleaned = clean_document(Document(id="", source=source, text=""), config, template, _note(source, pages), text=raw,
                                  corpus=boiler)
         removals = tuple((r.rule, r.text, r.where, r.reason) for r in cleaned.removals)  # plain tuples pickle anywhere
@@ -208,6 +209,7 @@ def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optio
     sizes: List[int] = []
     pages = []
     corpus_docs: List[Tuple[str, Tuple[int, ...], FrozenSet[int]]] = []
+    corpus_numbers: List[int] = []  # the document number of each of corpus_docs
     metas: Dict[int, Tuple[Optional[str], Optional[str]]] = {}
     for (a, b, items), future in submitted:
         result = future.result()
@@ -221,6 +223,7 @@ def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optio
                 pages.append((source, *keys))
             if ckeys is not None:
                 corpus_docs.append((source, *ckeys))
+                corpus_numbers.append(n)
             sizes.append(size)
         out.append((a, b, texts))
         progress("learn", b, total)
@@ -230,9 +233,12 @@ def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optio
     for source, (lines, n) in learned.items():
         log.info("source %s: %d template lines learned from %d pages", source, len(lines), n)
     boilerplate = learn_corpus_keys(corpus_docs, config)
+    # Only the documents that carry a learned line are split and keyed again in pass 2.
+    carriers = frozenset(n for n, (_, _, ckeys) in zip(corpus_numbers, corpus_docs) if not boilerplate.keys().isdisjoint(ckeys))
     if boilerplate:
-        log.info("corpus: %d boilerplate lines learned across %d documents", len(boilerplate), len(corpus_docs))
-    return out, sizes, learned, metas, boilerplate
+        log.info("corpus: %d boilerplate lines learned across %d documents, on %d of them", len(boilerplate),
+                 len(corpus_docs), len(carriers))
+    return out, sizes, learned, metas, boilerplate, carriers
 
 
 def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
@@ -272,13 +278,15 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
         learned: Dict[str, Tuple[FrozenSet[int], int]] = {}
         metas: Dict[int, Tuple[Optional[str], Optional[str]]] = {}  # HTML pages' own (title, url)
         boilerplate: Dict[int, CorpusLine] = {}
+        carriers: FrozenSet[int] = frozenset()  # the documents with a learned corpus line
         if first_pass:
-            batches, sizes, learned, metas, boilerplate = _learn(pool, batches, spool, learn, config, progress)
+            batches, sizes, learned, metas, boilerplate, carriers = _learn(pool, batches, spool, learn, config, progress)
             log.info("read and learn: %d documents in %.1f s", len(docs), time.perf_counter() - started)
         jobs = [
             (a, b, submit(pool, _clean_job, (fd, [(source, text) for source, _, text in items],
                                              {s: learned[s] for s in {s for s, _, _ in items} if s in learned},
-                                             boilerplate, config, with_fingerprints)))
+                                             boilerplate, frozenset(n - a for n in range(a, b) if n in carriers),
+                                             config, with_fingerprints)))
             for a, b, items in batches
         ]
         del batches
