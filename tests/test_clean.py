@@ -33,7 +33,8 @@ def test_case_table_has_negatives_and_every_named_rule():
     fired = {rule for c in CLEAN_CASES for rule in c["rules"]}
     for name in ("show-image", "read-more-topic", "more-news", "related-articles", "file-photo-caption",
                  "repeated-headline", "advertisement", "share-prompt", "newsletter-prompt", "image-caption",
-                 "image-copyright", "photo-credit", "caption-credit", "most-popular", "read-more"):
+                 "image-copyright", "photo-credit", "caption-credit", "most-popular", "read-more",
+                 "sponsored-links", "image-file-name"):
         assert name in fired, name
         assert name in RULES_BY_NAME
 

@@ -81,6 +81,16 @@ def _is_link_title(line: str) -> bool:
     return len(line.split()) <= LINK_TITLE_MAX_WORDS and not line.endswith(_SENTENCE_END)
 
 
+def _text_above(lines: Sequence[str], i: int) -> bool:
+    """A line longer than a link title (article text) comes before line ``i``."""
+    return any(len(lines[k].split()) > LINK_TITLE_MAX_WORDS for k in range(i))
+
+
+def _is_teaser(line: str) -> bool:
+    """An ad teaser: a link title or one or two short sentences ("Get fit before the holidays.")."""
+    return len(line.split()) <= LINK_TITLE_MAX_WORDS
+
+
 def _is_masthead(line: str) -> bool:
     """Shaped like an outlet's name and tagline: short, two or more parts around " | " or " - "."""
     parts = _MASTHEAD_SEP.split(line)
@@ -133,13 +143,19 @@ def _pass(lines: Sequence[str], config: Config, learned: FrozenSet[str],
     for heading in R.LINK_LIST_HEADINGS:
         if heading.name in disabled:
             continue
+        teasers = heading.name in R.TEASER_HEADINGS
+        item = _is_teaser if teasers else _is_link_title
         i = 0
         while i < len(lines):
-            # a heading the source's template or the corpus already removes still leads its list
-            if verdicts[i] in (None, heading, R.LEARNED, R.CORPUS) and heading.pattern.fullmatch(lines[i]):
+            # a heading another rule, the source's template or the corpus already removes
+            # ("Ads by Adblade" is an advertisement line too) still leads its list
+            if heading.pattern.fullmatch(lines[i]):
                 verdicts[i] = verdicts[i] or heading
                 j = i + 1
-                while j < len(lines) and (verdicts[j] is not None or _is_link_title(lines[j])):
+                # ad teasers are taken only inside the article (text above the heading): at the
+                # top of the page they run straight into its headline, which is shaped like one
+                take = not teasers or _text_above(lines, i)
+                while take and j < len(lines) and (verdicts[j] is not None or item(lines[j])):
                     verdicts[j] = verdicts[j] or heading
                     j += 1
                 # A heading followed by prose is a section title inside the article: keep its prose.

@@ -73,6 +73,11 @@ EDGE_SENTENCE_MIN_WORDS = 4  # "Officials declined to comment." is four; menu it
 EDGE_SENTENCE_MIN_STOPWORDS = 0.15  # teaser headlines and captions without function words stay out
 #: Short lines in a run read like text when this share of them end like sentences or are wordy.
 RUN_TEXT_SHARE = 0.5
+#: This many headline-shaped lines in a row between two paragraphs, one of them twice, are links
+#: to other stories ("Who are Boko Haram?" twice, "Profile: Boko Haram leader Abubakar Shekau") ...
+TEASER_RUN = 2  # a title and its repeat; a subheading stands alone
+#: ... each this many words, with no full stop at the end.
+TEASER_MIN_WORDS, TEASER_MAX_WORDS = 4, 16  # a section subheading runs 1-5 words, a headline 6-14
 #: Structured content: a numbered list ("1) ...", "2) ...") or a table scraped one cell a line.
 #: A numbered list has at least this many consecutively numbered items ...
 ENUM_MIN_ITEMS = 3  # two numbers in a row can be chance (a date, a score); three counting up are a list
@@ -220,7 +225,7 @@ def _features(text: str) -> LineFeatures:
     else:
         low = text.lower()
         toks = lower_words(text, low)
-        n_words = word_count(text)
+        n_words = len(text.split()) if text.isascii() else word_count(text)  # word_count's own first test, without the call
     bare = text.rstrip(_CLOSERS)
     end = bool(bare) and bare[-1] in _SENTENCE_STOPS
     chrome = chrome_of(text, low) if n_words < CHROME_MAX_WORDS else None
@@ -590,6 +595,25 @@ def _cached_features(text: str) -> LineFeatures:
     return f
 
 
+def _headline_shaped(line: str, f: LineFeatures) -> bool:
+    """Worded like a story's headline: a few words, no full stop at the end (a "?" may end it),
+    not a colon (an introduction: "The Telegraph's Richard Spencer reports:"), no link or
+    handle (an embedded post)."""
+    return (TEASER_MIN_WORDS <= f.words <= TEASER_MAX_WORDS and not f.statement_end and not f.chrome
+            and not line.endswith(":") and not _URLISH.search(line) and "#" not in line)
+
+
+def _teaser_run(lines: Sequence[str], feats: Sequence[LineFeatures], i: int, j: int, e: int) -> bool:
+    """Lines ``i:j`` (none prose) are a block of links to other stories set into the article:
+    at least ``TEASER_RUN`` headline-shaped lines in a row, with article prose on both sides,
+    one of them printed twice (a teaser shows its title as the image's text and as the link).
+    A subheading stands alone and is not repeated; headline-shaped lines in a row without a
+    repeat are as often a list or an interview's questions, so they stay."""
+    return (j - i >= TEASER_RUN and i > 0 and j < e and feats[i - 1].prose and feats[j].prose
+            and len(set(lines[i:j])) < j - i
+            and all(_headline_shaped(lines[k], feats[k]) for k in range(i, j)))
+
+
 def _rule_state(lines: Sequence[str]) -> _State:
     feats = [_cached_features(l.strip()) for l in lines]
     if not feats:
@@ -631,12 +655,15 @@ def _rule_state(lines: Sequence[str]) -> _State:
                 j += 1
             run = feats[i:j]
             texty = sum(_texty(f) for f in run) >= RUN_TEXT_SHARE * len(run)
+            teasers = _teaser_run(lines, feats, i, j, e)
             for k in range(i, j):
                 f = feats[k]
                 if f.chrome:
                     out[k] = "page chrome: %s" % f.chrome
                 elif len(run) >= LABEL_RUN and not texty:
                     out[k] = "run of %d short lines without sentence punctuation (link list, share bar, tags)" % len(run)
+                elif teasers:
+                    out[k] = "run of %d headlines inside the article text, one printed twice (links to other stories)" % len(run)
                 else:
                     out[k] = None
             i = j

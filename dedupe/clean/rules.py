@@ -75,7 +75,8 @@ LINE_RULES: Tuple[Rule, ...] = (
     Rule("read-more", "cross-link to another article ('Read more: ...')",
          _rx(r"(?:read more|read also|also read|related|see also|more on this|lire aussi|à lire aussi|a lire aussi|"
              r"lesen sie auch|mehr zum thema|lee también|leer más|lea también)\s*[:»>|].*|read more|continue reading|click here to read more|"
-             r"more:\s.{1,150}")),
+             # a heading glued to the first link title by a scrape that drops the line break: "RelatedEbola patient ..."
+             r"more:\s.{1,150}|(?-i:(?:Related|Read more|See also|Also read)(?=[A-Z][a-z])).*")),
     Rule("ui-label", "label of a page widget (video player, loader, gallery), not text",
          _rx(r"scroll down for (?:videos?|more)|(?:video|poll|gallery|player|slideshow)?\s*loading(?:\s*(?:…|\.\.\.))?|"
              r"watch(?: the)? video|play video|photos?|videos?|gallery|slideshow|"
@@ -106,7 +107,12 @@ LINE_RULES: Tuple[Rule, ...] = (
          _rx(r"(?=.{0,200}+$)[^.!?]{0,100}\bcontributed (?:to )?(?:this |the )?(?:report|story|article|reporting)\b[^.!?]{0,60}|"
              r"(?:additional )?reporting by [^.!?]{1,80}(?:;\s*(?:writing|editing) by [^.!?]{1,80})*|"
              r"(?:writing|editing) by [^.!?]{1,80}(?:;\s*(?:writing|editing) by [^.!?]{1,80})*|"
-             r"with (?:news )?wire services|\(?(?:with|additional) (?:agencies|wires)\)?")),
+             r"with (?:news )?wire services|\(?(?:with|additional) (?:agencies|wires)\)?|"
+             r"(?:h/t|hat tip)\b\s*:?\s*[^.!?]{1,60}")),
+    # A scraped image's file name in place of its caption: "DSC_0042.JPG".  (A bare slug such as
+    # "profilel-r-copy" is left: dates, phone numbers and package names are shaped the same.)
+    Rule("image-file-name", "an image's file name where its caption would be ('IMG_2041.jpg')",
+         re.compile(r"\s*[\w-]+\.(?:jpe?g|png|gif|webp|JPE?G|PNG|GIF)\s*")),
 )
 
 #: Document-level rules (implemented by the cleaner; listed for --explain).
@@ -115,6 +121,7 @@ MASTHEAD = Rule("masthead", "outlet name and tagline ('Daily Herald | Local news
 RELATED_ARTICLES = Rule(
     "related-articles", "'Related Articles' heading and the list of link titles after it",
     _rx(r"related(?: (?:articles|stories|content|coverage|news|posts|links|reading|topics))?|see all related|read next|"
+        r"read more|read also|also read|"
         r"you may also like|you might also like|more on this story|recommended(?: for you| stories)?|"
         r"more from [\w\s]{1,40}|weitere artikel|articles liés|artículos relacionados|noticias relacionadas"),
 )
@@ -123,8 +130,17 @@ MOST_POPULAR = Rule(
     _rx(r"most (?:popular|read|viewed|shared|commented|watched)(?: (?:stories|articles|news|now|today))?|"
         r"trending(?: now| stories)?|top stories|editor'?s picks|popular now|meistgelesen|les plus lus|lo más leído"),
 )
+SPONSORED = Rule(
+    "sponsored-links", "ad-network heading ('Ads by Adblade', 'Sponsored links', 'From around the web') and the ad "
+    "teasers after it",
+    _rx(r"ads by \w+(?: \w+)?|sponsored (?:links|content|stories|posts)|promoted (?:links|content|stories)|"
+        r"(?:more )?from (?:around )?the web|around the web|paid (?:content|links)|partner content|recommended by \w+"),
+)
 #: Headings whose following link titles go with them (until the first line of prose).
-LINK_LIST_HEADINGS = (RELATED_ARTICLES, MOST_POPULAR)
+LINK_LIST_HEADINGS = (RELATED_ARTICLES, MOST_POPULAR, SPONSORED)
+#: Of those, the headings whose items are ad teasers: short lines that may end like sentences
+#: ("Get fit before the holidays."), taken up to the first line of article length.
+TEASER_HEADINGS = frozenset({SPONSORED.name})
 LEARNED = Rule("learned-template", "line this source repeats on many of its own pages (site template)")
 CORPUS = Rule("corpus-boilerplate", "short line that recurs across many documents of many stories in this run "
               "(ad slug, newsletter prompt, video placeholder): boilerplate even where no one source repeats it often")
