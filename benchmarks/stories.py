@@ -16,7 +16,8 @@ documents make each story), it runs ``dedupe.run`` and prints:
   Jaccard >= ``jaccard_threshold``, or containment >= ``containment_threshold`` with at least
   ``min_containment_shingles`` shingles in the smaller).  Two documents share reporting when
   at least ``story_min_shared`` paragraphs of each have a verified partner in the other, or
-  those make ``story_min_share`` of the smaller document;
+  those make ``story_min_share`` of the smaller document, counting only pairs whose longer
+  paragraph has ``story_min_shingles`` shingles ("Yes.", a name or a label is not reporting);
 * **paragraph-pair recall**: of those verified paragraph pairs, the share that end in one
   cluster, split into pairs that pass on Jaccard and pairs that pass on containment only;
 * **clusters printed twice**: (story, cluster) pairs where the cluster is shown more than once
@@ -171,7 +172,9 @@ def measure(name: str, documents: List[dedupe.Document], labels: Dict[str, str],
     n_paras = np.bincount(doc_of, minlength=len(ids))
     sets = shingle_hashes_batch([p.text for p in paras], config)
     pairs = verified_pairs(sets, doc_of, config)
-    truth = sharing_documents(pairs, doc_of, n_paras, config)
+    sizes = [len(np.unique(x)) for x in sets]
+    evidence = [p for p in pairs if max(sizes[p[0]], sizes[p[1]]) >= config.story_min_shingles]
+    truth = sharing_documents(evidence, doc_of, n_paras, config)
 
     groups = [[pos[d] for d in s.documents] for s in result.stories]
     prec, rec, false_pairs, missed = precision_recall(groups, lab, truth)

@@ -6,7 +6,9 @@
   "source-priority" takes the variant of the first listed source that carries one.
 * Documents are one story when they share at least ``story_min_shared`` clusters, or
   when shared clusters make at least ``story_min_share`` of the smaller document's
-  paragraphs; stories are the connected components of that relation.
+  paragraphs; stories are the connected components of that relation.  Only clusters of
+  paragraphs with at least ``story_min_shingles`` shingles count ("Yes.", a name or a
+  section label recurs on unrelated pages: it is not shared reporting).
 * A story's text: the paragraphs of its most complete member in reading order, then every
   other member's paragraphs that are not yet there, each inserted after the nearest
   preceding paragraph of that member that is; every cluster appears once, as the
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import repeat
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -92,14 +94,20 @@ def build_clusters(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: S
 _PAIRS_PER_STEP = 1 << 20
 
 
-def _linked_documents(doc_of: np.ndarray, ndocs: int, clusters: Sequence[Cluster], config: Config) -> np.ndarray:
+def _linked_documents(doc_of: np.ndarray, ndocs: int, clusters: Sequence[Cluster], config: Config,
+                      sizes: Optional[Sequence[int]] = None) -> np.ndarray:
     """Story label (smallest document position) per document; ``doc_of``: each paragraph's document position.
+
+    With ``sizes`` (shingles per paragraph), a cluster whose longest member has fewer than
+    ``config.story_min_shingles`` shingles is not evidence of shared reporting and links nothing.
 
     Counts, for every pair of documents, the clusters they share, a batch of first
     documents at a time: every pair is counted in the step of its first document, so its
     count is complete there and the pairs that do not link are dropped at once.
     """
     n_paragraphs = np.bincount(doc_of, minlength=ndocs)
+    if sizes is not None and config.story_min_shingles > 0:
+        clusters = [c for c in clusters if max(sizes[m] for m in c.members) >= config.story_min_shingles]
     sizes = [len(c.members) for c in clusters]
     members = np.fromiter((i for c in clusters for i in c.members), dtype=np.int64, count=sum(sizes))
     cluster = np.repeat(np.arange(len(clusters), dtype=np.int64), sizes)
@@ -141,7 +149,7 @@ def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs
     ndocs = len(doc_ids)
     position = {doc_id: k for k, doc_id in enumerate(doc_ids)}
     doc_of = np.fromiter((position[p.doc_id] for p in paragraphs), dtype=np.int64, count=len(paragraphs))
-    labels = _linked_documents(doc_of, ndocs, clusters, config)
+    labels = _linked_documents(doc_of, ndocs, clusters, config, sizes)
     order = np.argsort(doc_of, kind="stable")  # paragraphs by document, in reading order
     bounds = np.searchsorted(doc_of[order], np.arange(ndocs + 1)).tolist()
     flat = order.tolist()

@@ -131,6 +131,11 @@ class Config:
     #: ... or when shared clusters make at least this share of the smaller document's
     #: paragraphs (a one-paragraph item fully contained in a longer report).
     story_min_share: float = 0.5
+    #: Only clusters of paragraphs with at least this many shingles (about this many words
+    #: plus two) count as shared reporting: "Yes.", "Outline", a name or a section label
+    #: recurs on unrelated pages and would chain them into one story.  Such short clusters
+    #: are still clusters (their copies are collapsed); they just do not link documents.
+    story_min_shingles: int = 6  # a 8-word sentence; the stock lines that linked FNC-1 stories ran 1-4 shingles
 
     # --- execution ---------------------------------------------------------------------
     #: ``Result.documents[i].document.text`` keeps the input text.  ``dedupe run`` (which
@@ -172,6 +177,8 @@ class Config:
             bad(f"canonical_policy must be 'longest' or 'source-priority', not {self.canonical_policy!r}")
         if self.story_min_shared < 1:
             bad("story_min_shared must be at least 1")
+        if self.story_min_shingles < 0:
+            bad("story_min_shingles must be at least 0")
         if self.workers < 0:
             bad("workers must be 0 (one per core) or more")
 

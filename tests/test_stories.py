@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -56,6 +57,22 @@ def test_one_stock_sentence_does_not_link_unrelated_articles():
     result = run([_doc("a", "x", a), _doc("b", "y", b)])
     assert [s.documents for s in result.stories] == [("a",), ("b",)]
     assert result.report.clusters == 1  # the stock sentence itself is still found as a duplicate
+
+
+def test_short_stock_lines_do_not_link_unrelated_articles():
+    # A poll's "Yes." / "No." and a bare name on two unrelated pages, left by the cleaner (its
+    # content filter is off here): three shared clusters, yet they are not shared reporting.
+    a = ["Shares in Corvane Aviation fell 8% after regulators grounded its regional jets for inspections.",
+         "Yes.", "No.", "Kim Jong Un"]
+    b = ["A chemical plant in Ohio will close next spring, putting 600 people out of work, its owner said.",
+         "Yes.", "No.", "Kim Jong Un"]
+    kept = Config(content_filter=False)
+    result = run([_doc("a", "x", a), _doc("b", "y", b)], kept)
+    assert [s.documents for s in result.stories] == [("a",), ("b",)]
+    assert result.report.clusters == 3  # still collapsed as duplicates
+    # With the floor off they chain the two pages into one story, as they did before it.
+    loose = run([_doc("a", "x", a), _doc("b", "y", b)], replace(kept, story_min_shingles=0))
+    assert [s.documents for s in loose.stories] == [("a", "b")]
 
 
 def test_abridged_copy_joins_the_story_and_longest_variant_is_canonical():

@@ -74,6 +74,8 @@ def _output_inside_inputs(paths, out) -> List[Path]:
 @click.option("--story-min-shared", type=click.IntRange(1), help="Shared clusters that make two documents one story [2].")
 @click.option("--story-min-share", type=click.FloatRange(0, 1, min_open=True),
               help="... or this share of the smaller document's paragraphs [0.5].")
+@click.option("--story-min-shingles", type=click.IntRange(0),
+              help="Only clusters of paragraphs with this many shingles link documents into stories [6].")
 @click.option("--workers", type=click.IntRange(0), help="Worker processes [0: one per core]; output does not depend on it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 def run(paths, out, force, fmt, quiet, **opts) -> None:
