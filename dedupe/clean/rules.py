@@ -86,7 +86,9 @@ LINE_RULES: Tuple[Rule, ...] = (
          _rx(r"(?:(?:additional reporting by [^.!?]{1,60}\.\s*)?have something to add to this story\?\s*)?share (?:it|them|your (?:thoughts|views|story)) "
              r"(?:with us )?in the comments(?: (?:below|section))?|have something to add to this story\?|"
              r"(?:sorry,? )?we are not (?:currently )?accepting comments on this (?:article|story)|comments are (?:now )?closed(?: on this (?:article|story))?|"
-             r"(?:leave|post|add) a comment(?: below)?|join the (?:conversation|discussion)(?: below)?")),
+             r"(?:leave|post|add) a comment(?: below)?|join the (?:conversation|discussion)(?: below)?|"
+             r"(?:got|have) something to say\?\s*(?:start the (?:conversation|discussion)(?:,| and)? )?(?:and )?be the first to comment|"
+             r"be the first to comment(?: on this (?:article|story))?")),
     Rule("click-prompt", "prompt to click through to a video, gallery or another site ('Click for more from ...')",
          _rx(r"(?:(?:on|using) a mobile device\??|for mobile users,?|mobile users:?)?\s*click (?:here |the photo |photo |image )?"
              r"(?:for|to (?:see|watch|view|read)|and see)\s(?:more from [^.!?]{1,60}|(?:the |a |our )?(?:full )?"
