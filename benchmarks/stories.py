@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import dedupe  # noqa: E402
+from dedupe.candidates import verify  # noqa: E402
 from dedupe.cluster import connected_components  # noqa: E402
 from dedupe.fingerprint import shingle_hashes_batch  # noqa: E402
 
@@ -83,12 +84,13 @@ def _pairs_in(groups: Sequence[Sequence[int]]) -> set:
 
 def verified_pairs(sets: Sequence[np.ndarray], doc_of: np.ndarray, config) -> Dict[Tuple[int, int], Tuple[float, float]]:
     """``{(p, q): (jaccard, containment)}`` for every pair of paragraphs of different documents
-    that passes the pipeline's verification rule (brute force over shared shingles)."""
+    that passes the pipeline's verification (``candidates.verify`` on the exact shingle sets),
+    tried on every pair that has a shingle in common (brute force, no LSH)."""
     postings: Dict[int, List[int]] = defaultdict(list)
     for p, s in enumerate(sets):
-        for h in np.unique(s).tolist():
+        for h in s.tolist():  # sorted and unique already
             postings[h].append(p)
-    shared: Dict[Tuple[int, int], int] = defaultdict(int)
+    tried = set()
     for ps in postings.values():
         if len(ps) < 2 or len(ps) > MAX_POSTING:
             continue
@@ -96,17 +98,9 @@ def verified_pairs(sets: Sequence[np.ndarray], doc_of: np.ndarray, config) -> Di
             a = ps[i]
             for b in ps[i + 1:]:
                 if doc_of[a] != doc_of[b]:
-                    shared[(a, b)] += 1
-    sizes = [len(np.unique(s)) for s in sets]
-    out = {}
-    for (a, b), inter in shared.items():
-        union = sizes[a] + sizes[b] - inter
-        small = min(sizes[a], sizes[b])
-        j = inter / union if union else 0.0
-        c = inter / small if small else 0.0
-        if j >= config.jaccard_threshold or (c >= config.containment_threshold and small >= config.min_containment_shingles):
-            out[(a, b)] = (j, c)
-    return out
+                    tried.add((a, b))
+    matches = verify(np.array(sorted(tried), dtype=np.int64).reshape(-1, 2), sets, config)
+    return {(m.a, m.b): (m.jaccard, m.containment) for m in matches}
 
 
 def sharing_documents(pairs, doc_of: np.ndarray, n_paras: np.ndarray, config) -> set:
@@ -172,8 +166,7 @@ def measure(name: str, documents: List[dedupe.Document], labels: Dict[str, str],
     n_paras = np.bincount(doc_of, minlength=len(ids))
     sets = shingle_hashes_batch([p.text for p in paras], config)
     pairs = verified_pairs(sets, doc_of, config)
-    sizes = [len(np.unique(x)) for x in sets]
-    evidence = [p for p in pairs if max(sizes[p[0]], sizes[p[1]]) >= config.story_min_shingles]
+    evidence = [p for p in pairs if max(len(sets[p[0]]), len(sets[p[1]])) >= config.story_min_shingles]
     truth = sharing_documents(evidence, doc_of, n_paras, config)
 
     groups = [[pos[d] for d in s.documents] for s in result.stories]
@@ -193,23 +186,15 @@ def measure(name: str, documents: List[dedupe.Document], labels: Dict[str, str],
     by_doc: Dict[str, List[int]] = defaultdict(list)
     for i, p in enumerate(paras):
         by_doc[p.doc_id].append(i)
-    set_of = [set(np.unique(s).tolist()) for s in sets]
     text_index: Dict[str, List[int]] = defaultdict(list)
     for i, p in enumerate(paras):
         text_index[p.text].append(i)
 
-    def verifies(a: int, b: int) -> bool:
-        sa, sb = set_of[a], set_of[b]
-        inter = len(sa & sb)
-        union = len(sa) + len(sb) - inter
-        small = min(len(sa), len(sb))
-        return (union and inter / union >= config.jaccard_threshold) or (
-            small >= config.min_containment_shingles and inter / small >= config.containment_threshold)
-
-    twice = lost = chained = openings = stories_twice = 0
+    twice = lost = openings = stories_twice = 0
     examples: List[str] = []
+    against: Dict[int, List[int]] = {}  # a member paragraph not shown -> the variants shown for its cluster
     for s in result.stories:
-        shown = [sp for sp in s.paragraphs]
+        shown = s.paragraphs
         counts: Dict[str, int] = defaultdict(int)
         for sp in shown:
             if sp.cluster:
@@ -239,8 +224,11 @@ def measure(name: str, documents: List[dedupe.Document], labels: Dict[str, str],
                     lost += 1
                     if len(examples) < show:
                         examples.append(f"lost from {s.id}: {paras[i].text[:100]}")
-                elif not any(verifies(i, v) for v in variants):
-                    chained += 1
+                else:
+                    against[i] = variants
+    checked = np.array([(min(i, v), max(i, v)) for i, vs in against.items() for v in vs], dtype=np.int64).reshape(-1, 2)
+    direct = {i for m in verify(checked, sets, config) for i in (m.a, m.b)} if checked.size else set()
+    chained = sum(1 for i in against if i not in direct)
     row = {"documents": len(ids), "paragraphs": len(paras), "stories": len(result.stories),
            "multi_document_stories": sum(1 for s in result.stories if len(s.documents) > 1),
            "story_precision": prec, "false_pairs": false_pairs, "story_recall": rec, "missed_pairs": missed,
