@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import repeat
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -95,22 +95,22 @@ _PAIRS_PER_STEP = 1 << 20
 
 
 def _linked_documents(doc_of: np.ndarray, ndocs: int, clusters: Sequence[Cluster], config: Config,
-                      sizes: Optional[Sequence[int]] = None) -> np.ndarray:
+                      shingles: Sequence[int]) -> np.ndarray:
     """Story label (smallest document position) per document; ``doc_of``: each paragraph's document position.
 
-    With ``sizes`` (shingles per paragraph), a cluster whose longest member has fewer than
-    ``config.story_min_shingles`` shingles is not evidence of shared reporting and links nothing.
+    ``shingles``: each paragraph's shingle count.  A cluster whose longest member has fewer than
+    ``config.story_min_shingles`` is not evidence of shared reporting and links nothing.
 
     Counts, for every pair of documents, the clusters they share, a batch of first
     documents at a time: every pair is counted in the step of its first document, so its
     count is complete there and the pairs that do not link are dropped at once.
     """
     n_paragraphs = np.bincount(doc_of, minlength=ndocs)
-    if sizes is not None and config.story_min_shingles > 0:
-        clusters = [c for c in clusters if max(sizes[m] for m in c.members) >= config.story_min_shingles]
-    sizes = [len(c.members) for c in clusters]
-    members = np.fromiter((i for c in clusters for i in c.members), dtype=np.int64, count=sum(sizes))
-    cluster = np.repeat(np.arange(len(clusters), dtype=np.int64), sizes)
+    if config.story_min_shingles > 0:
+        clusters = [c for c in clusters if max(shingles[m] for m in c.members) >= config.story_min_shingles]
+    counts = [len(c.members) for c in clusters]
+    members = np.fromiter((i for c in clusters for i in c.members), dtype=np.int64, count=sum(counts))
+    cluster = np.repeat(np.arange(len(clusters), dtype=np.int64), counts)
     # (cluster, document) memberships, sorted by cluster then document, each once.
     key = sorted_unique(cluster * ndocs + doc_of[members])
     cl, dc = key // ndocs, key % ndocs

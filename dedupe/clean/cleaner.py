@@ -77,18 +77,18 @@ def numbered_lines(text: str) -> Tuple[List[str], List[int]]:
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
+def _is_teaser(line: str) -> bool:
+    """An ad teaser: a link title or one or two short sentences ("Get fit before the holidays.")."""
+    return len(line.split()) <= LINK_TITLE_MAX_WORDS
+
+
 def _is_link_title(line: str) -> bool:
-    return len(line.split()) <= LINK_TITLE_MAX_WORDS and not line.endswith(_SENTENCE_END)
+    return _is_teaser(line) and not line.endswith(_SENTENCE_END)
 
 
 def _text_above(lines: Sequence[str], i: int) -> bool:
     """A line longer than a link title (article text) comes before line ``i``."""
-    return any(len(lines[k].split()) > LINK_TITLE_MAX_WORDS for k in range(i))
-
-
-def _is_teaser(line: str) -> bool:
-    """An ad teaser: a link title or one or two short sentences ("Get fit before the holidays.")."""
-    return len(line.split()) <= LINK_TITLE_MAX_WORDS
+    return not all(_is_teaser(lines[k]) for k in range(i))
 
 
 def _is_masthead(line: str) -> bool:
