@@ -182,3 +182,13 @@ def test_cached_line_features_give_the_same_verdicts_as_fresh_ones():
     warm = filter_lines(page)  # every short line now comes from the cache
     assert warm == cold
     assert all(content._FEATURE_CACHE[l] == content._features(l) for l in page if l in content._FEATURE_CACHE)
+
+
+def test_an_article_printed_twice_beside_a_list_of_recent_posts_keeps_one_copy():
+    # A blog page: a "Recent posts" list whose first title is also this post's, two short prose
+    # lines in a row that are not repeated, then the post printed twice (article and feed copy).
+    # The unrepeated run is far shorter than the copy, so the copy is the text, not a teaser block.
+    recent = ["Recent Posts", "Our new podcast is out, with the harbour master and two of the ferry crews!",
+              "I could not believe it myself, but this is a real picture."]
+    page = MENU + recent + ["Archives", "Subscribe", "Search", "\u00ab Previous post | Main"] + POST2 + FOOTER + POST2
+    assert kept(page) == POST2

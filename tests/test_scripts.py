@@ -92,3 +92,16 @@ def test_one_paragraph_page_is_not_emptied(lang):
     page = f"<html><body><div>{a['paragraphs'][0]}</div></body></html>"
     assert html_to_text(page) == a["paragraphs"][0]
     assert clean_text(a["paragraphs"][0]) == a["paragraphs"][0]
+
+
+@pytest.mark.parametrize("lang", sorted(ARTICLES))
+def test_paragraphs_after_a_block_of_captions_stay(lang):
+    # Text in these scripts is weighed per word, not per character: a paragraph of 50 Chinese
+    # characters says as much as 150 Latin letters, so the article span reaches across three
+    # short caption lines to the paragraphs after them (it used to stop before them).
+    a = ARTICLES[lang]
+    captions = [a["menu"][1] + "（图）", a["menu"][2] + "：资料", a["menu"][3] + "摄影"]
+    scrape = "\n".join(a["menu"][:5] + [a["title"]] + a["paragraphs"][:2] + captions + a["paragraphs"][2:])
+    out = clean_text(scrape).split("\n\n")
+    for para in a["paragraphs"]:
+        assert para in out

@@ -41,6 +41,8 @@ PROSE_MIN_WORDS = 10  # headlines and menu items are shorter; sentences of real 
 #: A line in a script without spaces (Chinese, Japanese, Thai ...) this wordy is prose without a
 #: sentence stop: Thai, Lao and Khmer end sentences with a space, not a mark, and blogs in Chinese
 #: often do too (see ``word_count``).
+#: Characters of space-separated text per word, for weighing lines in scripts without spaces.
+LATIN_CHARS_PER_WORD = 6  # English averages ~4.7 letters and a space; German, French a little more
 UNSPACED_PROSE_WORDS = 15  # ~30 characters; menu items and tags in these scripts run 2-8, headlines 5-12
 #: Long lines are prose in any script (no stopword list needed).
 PROSE_MIN_CHARS = 160  # teaser headlines stay below; two sentences are above
@@ -190,6 +192,10 @@ class LineFeatures:
     #: Reads as a statement: ends in one full stop, not "!", "?" or "..." as prompts and teasers do,
     #: or holds two sentences with the end cut off ("... for a vote.Featured image via ...").
     statement_end: bool = False
+    #: The line's weight as article text, in characters of space-separated text: its length, or
+    #: for a script without spaces ``LATIN_CHARS_PER_WORD`` per word (one Chinese character says
+    #: as much as three Latin letters, so a paragraph in Chinese is not outweighed by a menu).
+    mass: int = 0
 
     @cached_property
     def stopwords(self) -> float:
@@ -229,19 +235,21 @@ def _features(text: str) -> LineFeatures:
     bare = text.rstrip(_CLOSERS)
     end = bool(bare) and bare[-1] in _SENTENCE_STOPS
     chrome = chrome_of(text, low) if n_words < CHROME_MAX_WORDS else None
+    unspaced = not text.isascii() and is_unspaced(text if len(text) <= LONG_LINE_CHARS else head)
+    mass = n_words * LATIN_CHARS_PER_WORD if unspaced else len(text)
     prose = chrome is None and (
         len(text) >= PROSE_MIN_CHARS
         or (n_words >= PROSE_MIN_WORDS and end)
-        or (n_words >= UNSPACED_PROSE_WORDS and not text.isascii() and is_unspaced(text))
+        or (n_words >= UNSPACED_PROSE_WORDS and unspaced)
     )
     statement = ((end and bare[-1] in ".。" and bare[-2:-1] not in (".", "…"))
                  or (not end and n_words >= EDGE_SENTENCE_MIN_WORDS and _two_sentences(text)))
-    return LineFeatures(n_words, len(text), end, prose, chrome, toks, statement)
+    return LineFeatures(n_words, len(text), end, prose, chrome, toks, statement, max(mass, len(text)))
 
 
 def _value(f: LineFeatures) -> float:
     if f.prose:
-        return float(f.chars)
+        return float(f.mass)
     return -SHORT_COST
 
 
@@ -370,6 +378,16 @@ def _repeated(keys: Sequence[Tuple[str, ...]]) -> List[bool]:
             out[i:j] = [True] * (j - i)
         i = max(j, i + 1)
     return out
+
+
+def _longest_run_chars(feats: Sequence[LineFeatures], marks: Sequence[bool]) -> int:
+    """Characters in the longest run (by characters) of two or more marked lines in a row (0: none)."""
+    best = cur = n = 0
+    for f, m in zip(feats, marks):
+        cur, n = (cur + f.chars, n + 1) if m else (0, 0)
+        if n >= 2:
+            best = max(best, cur)
+    return best
 
 
 def _first_copies(lines: Sequence[str], repeated: Sequence[bool]) -> List[bool]:
@@ -623,7 +641,8 @@ def _rule_state(lines: Sequence[str]) -> _State:
     # A teaser block printed twice goes whole; but when no two prose lines in a row are left
     # outside the repeats, the page printed its article twice (a print view): its first copy is the text.
     alone = [f.prose and not r for f, r in zip(feats, repeated)]
-    keep_first = any(firsts) and not any(a and b for a, b in zip(alone, alone[1:]))
+    alone_run = _longest_run_chars(feats, alone)
+    keep_first = any(firsts) and (not alone_run or 2 * alone_run < _longest_run_chars(feats, firsts))
     for i, rep in enumerate(repeated):
         if rep and not (keep_first and firsts[i]):
             feats[i] = replace(feats[i], prose=False, chrome="prose line printed twice on the page (teaser / template)")

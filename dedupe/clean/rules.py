@@ -111,6 +111,11 @@ LINE_RULES: Tuple[Rule, ...] = (
              r"(?:writing|editing) by [^.!?]{1,80}(?:;\s*(?:writing|editing) by [^.!?]{1,80})*|"
              r"with (?:news )?wire services|\(?(?:with|additional) (?:agencies|wires)\)?|"
              r"(?:h/t|hat tip)\b\s*:?\s*[^.!?]{1,60}")),
+    # Raw markup a naive scrape leaves as text: an ad tag, a script or embed.  Only lines that
+    # open with such a tag: an article quoting markup in a sentence is untouched.
+    Rule("raw-markup", "raw HTML markup or script left as text by the scraper (an ad tag, an embed, a <script>)",
+         re.compile(r"\s*<(?:script|/script|noscript|iframe|style|img|a\s+href|div|span|embed|object|param|input|form|"
+                    r"link|meta)\b.*", re.IGNORECASE)),
     # A scraped image's file name in place of its caption: "DSC_0042.JPG".  (A bare slug such as
     # "profilel-r-copy" is left: dates, phone numbers and package names are shaped the same.)
     Rule("image-file-name", "an image's file name where its caption would be ('IMG_2041.jpg')",
