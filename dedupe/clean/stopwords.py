@@ -212,7 +212,7 @@ def word_count(text: str) -> int:
 
 def is_unspaced(text: str) -> bool:
     """Most letters of ``text`` are in a script written without spaces (see ``word_count``)."""
-    if text.isascii():
-        return False
+    if text.isascii() or not _UNSPACED.search(text):
+        return False  # most non-ASCII lines are Latin text with a curly quote or an accent
     letters = sum(1 for c in text if c.isalpha())
     return bool(letters) and len(_UNSPACED.findall(text)) >= letters / 2
