@@ -185,8 +185,8 @@ def test_cached_line_features_give_the_same_verdicts_as_fresh_ones():
 
 
 def test_an_article_printed_twice_beside_a_list_of_recent_posts_keeps_one_copy():
-    # A blog page: a "Recent posts" list whose first title is also this post's, two short prose
-    # lines in a row that are not repeated, then the post printed twice (article and feed copy).
+    # A blog page: a "Recent posts" list of two short prose lines in a row that are not
+    # repeated, a sidebar, then the post printed twice (article and feed copy).
     # The unrepeated run is far shorter than the copy, so the copy is the text, not a teaser block.
     recent = ["Recent Posts", "Our new podcast is out, with the harbour master and two of the ferry crews!",
               "I could not believe it myself, but this is a real picture."]

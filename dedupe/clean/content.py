@@ -41,9 +41,9 @@ PROSE_MIN_WORDS = 10  # headlines and menu items are shorter; sentences of real 
 #: A line in a script without spaces (Chinese, Japanese, Thai ...) this wordy is prose without a
 #: sentence stop: Thai, Lao and Khmer end sentences with a space, not a mark, and blogs in Chinese
 #: often do too (see ``word_count``).
+UNSPACED_PROSE_WORDS = 15  # ~30 characters; menu items and tags in these scripts run 2-8, headlines 5-12
 #: Characters of space-separated text per word, for weighing lines in scripts without spaces.
 LATIN_CHARS_PER_WORD = 6  # English averages ~4.7 letters and a space; German, French a little more
-UNSPACED_PROSE_WORDS = 15  # ~30 characters; menu items and tags in these scripts run 2-8, headlines 5-12
 #: Long lines are prose in any script (no stopword list needed).
 PROSE_MIN_CHARS = 160  # teaser headlines stay below; two sentences are above
 #: Share of function words that marks a short line as text (best-fitting language).
@@ -235,8 +235,8 @@ def _features(text: str) -> LineFeatures:
     bare = text.rstrip(_CLOSERS)
     end = bool(bare) and bare[-1] in _SENTENCE_STOPS
     chrome = chrome_of(text, low) if n_words < CHROME_MAX_WORDS else None
-    unspaced = not text.isascii() and is_unspaced(text if len(text) <= LONG_LINE_CHARS else head)
-    mass = n_words * LATIN_CHARS_PER_WORD if unspaced else len(text)
+    unspaced = is_unspaced(text[:LONG_LINE_CHARS])
+    mass = max(n_words * LATIN_CHARS_PER_WORD, len(text)) if unspaced else len(text)
     prose = chrome is None and (
         len(text) >= PROSE_MIN_CHARS
         or (n_words >= PROSE_MIN_WORDS and end)
@@ -244,7 +244,7 @@ def _features(text: str) -> LineFeatures:
     )
     statement = ((end and bare[-1] in ".。" and bare[-2:-1] not in (".", "…"))
                  or (not end and n_words >= EDGE_SENTENCE_MIN_WORDS and _two_sentences(text)))
-    return LineFeatures(n_words, len(text), end, prose, chrome, toks, statement, max(mass, len(text)))
+    return LineFeatures(n_words, len(text), end, prose, chrome, toks, statement, mass)
 
 
 def _value(f: LineFeatures) -> float:
@@ -638,8 +638,9 @@ def _rule_state(lines: Sequence[str]) -> _State:
         return _State((), [])
     repeated = [rep and f.prose for rep, f in zip(_repeated([tuple(f.tokens) for f in feats]), feats)]
     firsts = _first_copies(lines, repeated)
-    # A teaser block printed twice goes whole; but when no two prose lines in a row are left
-    # outside the repeats, the page printed its article twice (a print view): its first copy is the text.
+    # A teaser block printed twice goes whole; but when the prose left outside the repeats runs
+    # shorter than half the first copy (or is no two lines in a row), the page printed its article
+    # twice (a print view, a feed copy): its first copy is the text.
     alone = [f.prose and not r for f, r in zip(feats, repeated)]
     alone_run = _longest_run_chars(feats, alone)
     keep_first = any(firsts) and (not alone_run or 2 * alone_run < _longest_run_chars(feats, firsts))
