@@ -192,3 +192,28 @@ def test_an_article_printed_twice_beside_a_list_of_recent_posts_keeps_one_copy()
               "I could not believe it myself, but this is a real picture."]
     page = MENU + recent + ["Archives", "Subscribe", "Search", "\u00ab Previous post | Main"] + POST2 + FOOTER + POST2
     assert kept(page) == POST2
+
+
+def test_a_changelog_of_plus_and_star_items_is_the_article():
+    """A release-notes post is one list ("+ Added ...", then "* Changed ..."), no prose line but
+    one: the lists join the span around it. A "+ Comment now" button printed twice is no list."""
+    items = ["+ Added granite, andesite and diorite stone blocks", "+ Added slime block", "+ Added iron trapdoor",
+             "+ Added a spectator game mode for servers and realms, so that you can watch without playing?",
+             "+ Added banners", "* Villager trading has been rebalanced", "* Anvil repairing has been rebalanced",
+             "* Tweaked the debug screen"]
+    assert kept(MENU + items + FOOTER) == items
+    assert kept(MENU + ARTICLE + ["+ Comment now", "+ Comment now"] + FOOTER) == ARTICLE
+
+
+def test_a_how_to_with_step_headings_keeps_its_steps():
+    """"Step 1", "Step 2" ... count like "1)", "2)": the steps (short instructions, captions)
+    are one list that joins the article span above it."""
+    intro = ["Glass cloche terrariums are not only pleasing to the eye, they also keep a little piece of nature in your home all year round."]
+    steps = []
+    for n, (text, caption) in enumerate([("Cut the foam to size.", "Foam cut to size"),
+                                          ("Insert your plant into the hole.", "Orchid in foam"),
+                                          ("Attach the moss with pins.", "Moss attached"),
+                                          ("Place the cloche over it.", "Finished cloche")], 1):
+        steps += ["Step %d" % n, text, caption]
+    page = intro + steps
+    assert kept(MENU + page + FOOTER) == page

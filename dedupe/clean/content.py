@@ -7,7 +7,7 @@ features alone, in four steps:
 1. *Line class*: ``prose`` (long, or ten words or more ending like a sentence: teaser
    headlines, however wordy, end without a full stop), ``short`` (subheading, caption,
    byline, menu item) or ``chrome`` (copyright, dates alone, counters, pipes).
-2. *Structure*: numbered lists ("1) ...", "2) ..."), bulleted lists ("- 1,200 jobs"), lists after a lead-in ("Key figures:") between text, and tables scraped one cell a line
+2. *Structure*: numbered lists ("1) ...", "2) ...", a how-to's "Step 1", "Step 2"), bulleted lists ("- 1,200 jobs"), lists after a lead-in ("Key figures:") between text, and tables scraped one cell a line
    (runs of figure cells) are found by their shape; they cost nothing in step 3 and join
    the article when they sit next to it (a recipe, a product list, a standings table).
 3. *Article span*: prose lines are worth their length, other lines cost a little; the
@@ -105,10 +105,12 @@ STRUCTURE_EDGE_GAP = 2
 
 #: A sentence stop inside a line: after a word of two letters or more ("U.S." is not one), before the next word.
 _INNER_STOP = re.compile(r"([^\W\d_]{2})[.!?…][\"'”’»)\]]*\s*([^\W\d_])")
-#: The number of an enumerated item: "1) ...", "2. ...", "(3) ...", "#4 ..." followed by its text.
-_ENUMERATOR = re.compile(r"(?:\((\d{1,3})\)|(\d{1,3})[.)]|#(\d{1,3}))\s+\S")
+#: The number of an enumerated item: "1) ...", "2. ...", "(3) ...", "#4 ..." followed by its text,
+#: or a how-to's step heading ("Step 1", "Step 2: Cut the foam").
+_ENUMERATOR = re.compile(r"(?:\((\d{1,3})\)|(\d{1,3})[.)]|#(\d{1,3}))\s+\S"
+                         r"|(?:step|schritt|étape|etapa|paso|passo|stap|krok)\s+(\d{1,3})\b", re.I)
 #: A bulleted list item: a bullet mark, a space, then its text.
-_BULLET = re.compile(r"[-*\u2022\u2013\u2014\u00b7\u25aa\u25cf\u25e6\u2023\u2043]\s+\S")
+_BULLET = re.compile(r"[-+*\u2022\u2013\u2014\u00b7\u25aa\u25cf\u25e6\u2023\u2043]\s+\S")
 #: A table cell holding a figure: no letters, at least one digit.
 _FIGURE = re.compile(r"[\W\d_]*\d[\W\d_]*")
 #: A short line like "167 comments" / "Leave a Reply" / "3 Responses to ..." after the article opens
@@ -423,14 +425,16 @@ def _numbered_lists(lines: Sequence[str]) -> List[Tuple[int, int]]:
 
 
 def _bulleted_lists(lines: Sequence[str]) -> List[Tuple[int, int]]:
-    """(start, end) of runs of consecutive bulleted lines ("- 1,200 jobs", "- Opens 2027")."""
+    """(start, end) of runs of consecutive lines bulleted with the same mark ("- 1,200 jobs",
+    "- Opens 2027"; a changelog's "+ Added ..." lines): a "*" note then a "+" note are footnotes."""
     out: List[Tuple[int, int]] = []
+    marks = [line.strip()[:1] if _BULLET.match(line.strip()) else None for line in lines]
     i = 0
     while i < len(lines):
         j = i
-        while j < len(lines) and _BULLET.match(lines[j].strip()):
+        while j < len(lines) and marks[j] is not None and marks[j] == marks[i]:
             j += 1
-        if j - i >= BULLET_MIN_ITEMS:
+        if len({lines[k].strip() for k in range(i, j)}) >= BULLET_MIN_ITEMS:  # "+ Comment now" twice is a button
             out.append((i, j))
         i = max(j, i + 1)
     return out
