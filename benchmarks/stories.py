@@ -26,7 +26,11 @@ documents make each story), it runs ``dedupe.run`` and prints:
   shows nor represents by a variant that verifies against them directly ("chain only": their
   cluster is shown, by a variant that matches them only through other members);
 * **stories with several openings**: stories whose text opens with the first paragraphs
-  (headline or lede) of more than one of its documents, one after the other;
+  (headline or lede) of more than one of its documents, one after the other (a member's
+  rewritten lede shown after the base's lede counts too);
+* **text before the base's lede**: stories whose text shows a paragraph its base (the member
+  with the most paragraphs after its headline) does not carry before the base's first one;
+  and **headlines in the text**: story paragraphs equal to one of the story's ``titles``;
 
 and the same story precision and recall for document-level MinHash (datasketch, word
 5-grams, LSH threshold 0.7, documents linked when LSH pairs them, as text-dedup does it),
@@ -176,7 +180,11 @@ def measure(name: str, documents: List[dedupe.Document], labels: Dict[str, str],
     for c in result.clusters:
         for m in c.members:
             cluster_of[m] = c.id
-    same_cluster = {(a, b) for (a, b) in pairs if a in cluster_of and cluster_of.get(a) == cluster_of.get(b)}
+    # Candidate generation found a pair when its paragraphs are joined by verified matches
+    # (a component; a cluster is a star of it, which the text shows as one paragraph).
+    found = [(m.a, m.b) for m in result.matches]
+    component = connected_components(len(paras), np.array(found, dtype=np.int64).reshape(-1, 2))
+    same_cluster = {(a, b) for (a, b) in pairs if component[a] == component[b]}
     jac = [p for p, (j, _) in pairs.items() if j >= config.jaccard_threshold]
     cont = [p for p, (j, _) in pairs.items() if j < config.jaccard_threshold]
     jac_rec = sum(p in same_cluster for p in jac) / len(jac) if jac else 1.0
@@ -190,7 +198,7 @@ def measure(name: str, documents: List[dedupe.Document], labels: Dict[str, str],
     for i, p in enumerate(paras):
         text_index[p.text].append(i)
 
-    twice = lost = openings = stories_twice = 0
+    twice = lost = openings = stories_twice = heads_in_text = before_lede = 0
     examples: List[str] = []
     against: Dict[int, List[int]] = {}  # a member paragraph not shown -> the variants shown for its cluster
     for s in result.stories:
@@ -200,7 +208,15 @@ def measure(name: str, documents: List[dedupe.Document], labels: Dict[str, str],
             if sp.cluster:
                 counts[sp.cluster] += 1
         twice += sum(1 for c in counts.values() if c > 1)
-        shown_texts = {sp.text for sp in shown}
+        shown_texts = {sp.text for sp in shown} | {t.text for t in getattr(s, "titles", ())}
+        title_texts = {t.text for t in getattr(s, "titles", ())}
+        heads_in_text += sum(1 for sp in shown if sp.text in title_texts)
+        if len(s.documents) > 1:
+            # The base: the member with the most paragraphs after its headline (earliest on ties).
+            body = {d: len(by_doc[d]) - (bool(by_doc[d]) and paras[by_doc[d][0]].text in title_texts) for d in s.documents}
+            base = max(s.documents, key=lambda d: (body[d], -s.documents.index(d)))
+            lede_at = next((k for k, sp in enumerate(shown) if base in sp.documents), 0)
+            before_lede += lede_at > 0
         shown_by_cluster: Dict[str, List[int]] = defaultdict(list)
         for sp in shown:
             if sp.cluster:
@@ -235,7 +251,8 @@ def measure(name: str, documents: List[dedupe.Document], labels: Dict[str, str],
            "true_document_pairs": len(truth), "paragraph_pairs": len(pairs), "jaccard_pairs": len(jac),
            "jaccard_pair_recall": jac_rec, "containment_only_pairs": len(cont), "containment_pair_recall": cont_rec,
            "clusters_printed_twice": twice, "stories_with_a_cluster_twice": stories_twice, "member_paragraphs_lost": lost, "member_paragraphs_chain_only": chained,
-           "stories_with_several_openings": openings, "seconds": seconds}
+           "stories_with_several_openings": openings,
+           "headlines_in_text": heads_in_text, "stories_with_text_before_the_base_lede": before_lede, "seconds": seconds}
     if docmh:
         texts = [c.text for c in result.documents]
         dg = document_minhash(texts)
@@ -253,6 +270,8 @@ def measure(name: str, documents: List[dedupe.Document], labels: Dict[str, str],
     print(f"| clusters printed twice in a story (stories with one) | {twice} ({stories_twice}) | - |")
     print(f"| member paragraphs lost / shown only through a chain | {lost} / {chained} | - |")
     print(f"| stories opening with more than one document's first paragraph | {openings} | - |")
+    print(f"| stories showing another member's paragraph before the base's lede | {before_lede} | - |")
+    print(f"| member headlines (a story's titles) repeated in its text | {heads_in_text} | - |")
     for e in examples:
         print("  " + e)
     return row

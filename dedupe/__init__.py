@@ -16,7 +16,7 @@ from .clean.html import html_to_text
 from .config import Config
 from .errors import ConfigError, DedupeError, IndexSettingsError, IndexStoreError, InputError, OutputError
 from .model import (CleanedDocument, Cluster, Document, Match, Paragraph, Removal, Report, Result, Story,
-                    StoryParagraph)
+                    StoryParagraph, StoryTitle)
 from .index import Index
 from .pipeline import run
 from .read import read_paths
@@ -25,7 +25,7 @@ from .write import result_records, write_output
 __all__ = [
     "clean_text", "clean_and_explain", "html_to_text", "run", "Index", "read_paths", "write_output", "result_records",
     "Config", "Document", "CleanedDocument", "Removal", "Paragraph", "Match", "Cluster", "Story",
-    "StoryParagraph", "Report", "Result",
+    "StoryParagraph", "StoryTitle", "Report", "Result",
     "DedupeError", "InputError", "ConfigError", "OutputError", "IndexSettingsError", "IndexStoreError",
 ]
 __version__ = "0.1.0"

@@ -1,31 +1,36 @@
 """Canonical stage: clusters of near-duplicate paragraphs -> canonical paragraphs and stories.
 
-* A cluster is a connected component (of verified matches) with two or more paragraphs.
-  Its canonical paragraph follows ``Config.canonical_policy``: "longest" takes the most
-  complete variant (most shingles, then most characters, then the earliest);
-  "source-priority" takes the variant of the first listed source that carries one.
-* Documents are one story when they share at least ``story_min_shared`` clusters, or
-  when shared clusters make at least ``story_min_share`` of the smaller document's
-  paragraphs; stories are the connected components of that relation.  Only clusters of
+* A cluster is a star of verified matches: its canonical paragraph follows
+  ``Config.canonical_policy`` ("longest" takes the most complete variant: most shingles,
+  then most characters, then the earliest; "source-priority" takes the variant of the
+  first listed source that carries one), and every member verifies directly against it.
+  A connected component of matches that is a chain is split (``verified_stars``).
+* Documents are one story when they share at least ``story_min_shared`` components of
+  matches, or when those make at least ``story_min_share`` of the smaller document's
+  paragraphs; stories are the connected components of that relation.  Only components of
   paragraphs with at least ``story_min_shingles`` shingles count ("Yes.", a name or a
   section label recurs on unrelated pages: it is not shared reporting).
-* A story's text: the paragraphs of its most complete member in reading order, then every
-  other member's paragraphs that are not yet there, each inserted after the nearest
-  preceding paragraph of that member that is; every cluster appears once, as the
-  canonical variant among the story's members.
+* A story's text: the paragraphs of its base (the member with the most paragraphs) in
+  reading order, then every other member's paragraphs that are not yet there, each after
+  the paragraph it follows in its own document, never before the base's lede (``_merge``);
+  every cluster appears once, as the variant its members in the story verify against.
+  Members' headlines (``headline``) are the story's ``titles``, not its text.
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from itertools import repeat
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .arrays import sorted_unique
 from .cluster import connected_components
 from .config import Config
-from .model import Cluster, Paragraph, Story, StoryParagraph
+from .model import Cluster, Paragraph, Story, StoryParagraph, StoryTitle
+from .clean.stopwords import word_count
+from .normalize import normalize_for_hashing
 
 
 def _best(candidates: Sequence[int], paragraphs: Sequence[Paragraph], sizes: Sequence[int], config: Config) -> int:
@@ -57,6 +62,66 @@ def _longest(members: np.ndarray, group: np.ndarray, counts: np.ndarray, paragra
     cgroup = cgroup[order]
     head = np.concatenate(([True], cgroup[1:] != cgroup[:-1])) if cgroup.size else np.zeros(0, bool)
     return cand[order][head]
+
+
+def verified_stars(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: np.ndarray, check: "Check",
+                   config: Config, known: Optional[np.ndarray] = None) -> np.ndarray:
+    """``labels`` (connected components of verified matches) with every component split so
+    that each member verifies directly against its group's canonical.
+
+    A component can be a chain (A~B, B~C, A and C far apart): its canonical then stands
+    for members it does not match.  The members that fail against the canonical form a
+    group of their own, whose canonical they are checked against in turn, until every
+    group is a star.  A group keeps the smallest member as its label, as components do.
+    ``check``: the verification rule on paragraph-index pairs (an ``ok`` mask); ``known``:
+    pairs already verified, as sorted keys ``lo << 32 | hi``, which need no second check.
+    """
+    labels = np.array(labels, dtype=np.int64)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    pending = np.arange(labels.size, dtype=np.int64)
+    while pending.size:
+        order = pending[np.argsort(labels[pending], kind="stable")]
+        lab = labels[order]
+        starts = np.flatnonzero(np.concatenate(([True], lab[1:] != lab[:-1]))) if lab.size else lab
+        counts = np.diff(np.append(starts, lab.size))
+        several = np.repeat(counts >= 2, counts)
+        members, lab = order[several], lab[several]
+        if not members.size:
+            break
+        starts = np.flatnonzero(np.concatenate(([True], lab[1:] != lab[:-1])))
+        counts = np.diff(np.append(starts, lab.size))
+        group = np.repeat(np.arange(counts.size), counts)
+        if config.canonical_policy == "longest":
+            canon = _longest(members, group, counts, paragraphs, sizes)
+        else:
+            flat = members.tolist()
+            canon = np.array([_best(flat[a:a + c], paragraphs, sizes, config)
+                              for a, c in zip(starts.tolist(), counts.tolist())], dtype=np.int64)
+        against = canon[group]
+        other = members != against
+        m, c = members[other], against[other]
+        lo, hi = np.minimum(m, c), np.maximum(m, c)
+        ok = np.zeros(m.size, dtype=bool)
+        if known is not None and known.size and m.size:
+            keys = (lo << 32) | hi
+            at = np.minimum(np.searchsorted(known, keys), known.size - 1)
+            ok = known[at] == keys
+        todo = np.flatnonzero(~ok)
+        if todo.size:
+            ok[todo] = check(np.stack([lo[todo], hi[todo]], axis=1))
+        bad = np.zeros(members.size, dtype=bool)
+        bad[np.flatnonzero(other)[~ok]] = True
+        if not bad.any():
+            break
+        # Each group splits into the members that verify (with the canonical) and those that
+        # fail; each part is labelled by its smallest member (one may be the group's old label).
+        part = group * 2 + bad
+        by_part = np.lexsort((members, part))
+        sp = part[by_part]
+        pstarts = np.flatnonzero(np.concatenate(([True], sp[1:] != sp[:-1])))
+        labels[members[by_part]] = np.repeat(members[by_part][pstarts], np.diff(np.append(pstarts, sp.size)))
+        pending = members[bad]
+    return labels
 
 
 def build_clusters(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: Sequence[int],
@@ -94,23 +159,39 @@ def build_clusters(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: S
 _PAIRS_PER_STEP = 1 << 20
 
 
-def _linked_documents(doc_of: np.ndarray, ndocs: int, clusters: Sequence[Cluster], config: Config,
+def _groups(labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """``(members, group)``: the paragraphs of every label held by two or more, grouped by
+    label (groups numbered in label order, members ascending)."""
+    order = np.argsort(labels, kind="stable")
+    lab = labels[order]
+    starts = np.flatnonzero(np.concatenate(([True], lab[1:] != lab[:-1]))) if lab.size else order
+    counts = np.diff(np.append(starts, lab.size))
+    several = np.repeat(counts >= 2, counts)
+    return order[several], np.repeat(np.arange(int((counts >= 2).sum()), dtype=np.int64), counts[counts >= 2])
+
+
+def _linked_documents(doc_of: np.ndarray, ndocs: int, labels: np.ndarray, config: Config,
                       shingles: Sequence[int]) -> np.ndarray:
     """Story label (smallest document position) per document; ``doc_of``: each paragraph's document position.
 
-    ``shingles``: each paragraph's shingle count.  A cluster whose longest member has fewer than
-    ``config.story_min_shingles`` is not evidence of shared reporting and links nothing.
+    ``labels``: each paragraph's group of matches (the connected components of verified
+    matches: a chain A~B~C is evidence that links A's and C's documents even where the text
+    shows A and C apart).  ``shingles``: each paragraph's shingle count.  A group whose
+    longest member has fewer than ``config.story_min_shingles`` is not evidence of shared
+    reporting and links nothing.
 
     Counts, for every pair of documents, the clusters they share, a batch of first
     documents at a time: every pair is counted in the step of its first document, so its
     count is complete there and the pairs that do not link are dropped at once.
     """
     n_paragraphs = np.bincount(doc_of, minlength=ndocs)
-    if config.story_min_shingles > 0:
-        clusters = [c for c in clusters if max(shingles[m] for m in c.members) >= config.story_min_shingles]
-    counts = [len(c.members) for c in clusters]
-    members = np.fromiter((i for c in clusters for i in c.members), dtype=np.int64, count=sum(counts))
-    cluster = np.repeat(np.arange(len(clusters), dtype=np.int64), counts)
+    members, cluster = _groups(np.asarray(labels, dtype=np.int64))
+    if config.story_min_shingles > 0 and members.size:
+        size = np.asarray(shingles, dtype=np.int64)[members]
+        first = np.flatnonzero(np.concatenate(([True], cluster[1:] != cluster[:-1])))
+        enough = np.maximum.reduceat(size, first) >= config.story_min_shingles
+        keep = np.repeat(enough, np.diff(np.append(first, members.size)))
+        members, cluster = members[keep], cluster[keep]
     # (cluster, document) memberships, sorted by cluster then document, each once.
     key = sorted_unique(cluster * ndocs + doc_of[members])
     cl, dc = key // ndocs, key % ndocs
@@ -143,13 +224,150 @@ def _linked_documents(doc_of: np.ndarray, ndocs: int, clusters: Sequence[Cluster
     return connected_components(ndocs, edges)
 
 
+#: A document's first paragraph is its headline, when the document has no title of its own,
+#: if it is worded like one: ``HEADLINE_WORDS`` words and at most 8x as many characters as
+#: the most (a script without spaces counts characters) ...
+HEADLINE_WORDS = (3, 20)
+#: ... not ending like a sentence, a clause or a dateline ("BOSTON -", "Boston|"), with no
+#: sentence break inside (a caption: "Hailed as a hero: ... Photo: Reuters" has one) ...
+_NOT_A_HEADLINE = re.compile(r"[.!,;:\-|/\u2013\u2014\u2026\u3002\uff01\uff0c\uff1b\uff1a][\"'\u201d\u2019)\]]*\s*$"
+                             r"|[.!?]\s+[A-Z]")
+#: ... and not a credit or a time stamp.
+_CREDIT = re.compile(r"(?:by|via|from|updated|posted|published|photo|image|video|source)\b", re.I)
+
+
+def _same_words(a: str, b: str) -> bool:
+    return normalize_for_hashing(a) == normalize_for_hashing(b)
+
+
+def headline(title: Optional[str], texts: Sequence[str]) -> bool:
+    """Whether ``texts[0]`` is the document's headline (and not a paragraph of its text).
+
+    A document with a ``title`` (a JSONL field, an HTML page's title) prints its headline
+    only if its first paragraph says the same words; one without takes a first paragraph
+    worded like a title (``HEADLINE_WORDS``, no sentence ending, not a credit).  A one-paragraph
+    document keeps its paragraph as text.
+    """
+    if len(texts) < 2:
+        return False
+    first = texts[0]
+    if title:
+        return _same_words(first, title)
+    low, high = HEADLINE_WORDS
+    return (len(first) <= 8 * high and low <= word_count(first) <= high and _NOT_A_HEADLINE.search(first) is None
+            and _CREDIT.match(first) is None)
+
+
+def _titles(docs: Sequence[str], own: Dict[str, Optional[str]]) -> Tuple[StoryTitle, ...]:
+    """Every member's headline once (same words: one entry), with the members carrying it, in member order."""
+    groups: Dict[str, List[str]] = {}
+    text: Dict[str, str] = {}
+    for d in docs:
+        t = own[d]
+        if t is None:
+            continue
+        k = normalize_for_hashing(t)
+        groups.setdefault(k, []).append(d)
+        text.setdefault(k, t)
+    return tuple(StoryTitle(text[k], tuple(ds)) for k, ds in groups.items())
+
+
+def _merge(order: List[object], placed: set, keys: Sequence[object]) -> None:
+    """Insert a member's paragraphs (``keys``) that ``order`` does not hold yet.
+
+    Each goes after the paragraph it follows in its own document; those before the
+    member's first paragraph already in ``order`` go just before it, but never before
+    ``order[0]`` (the base's lede); a member sharing nothing placed goes at the end.
+    """
+    pending: List[object] = []
+    at: Optional[int] = None
+    for k in keys:
+        if k in placed:
+            if at is None and pending:
+                pos = order.index(k)
+                where = max(pos, 1)
+                order[where:where] = pending
+                placed.update(pending)
+                pending = []
+            at = order.index(k)
+        elif at is None:
+            if k not in pending:
+                pending.append(k)
+        else:
+            at += 1
+            order.insert(at, k)
+            placed.add(k)
+    if pending:
+        order.extend(pending)
+        placed.update(pending)
+
+
+Check = Callable[[np.ndarray], np.ndarray]
+
+
+def _prechecked(clusters: Sequence[Cluster], doc_of: np.ndarray, story: np.ndarray, paragraphs: Sequence[Paragraph],
+                sizes: Sequence[int], config: Config, check: Optional[Check]) -> Dict[Tuple[int, int], bool]:
+    """``{(member, variant): verifies}`` for the parts of clusters that a story shows without
+    the cluster's canonical (it lies in another story): each part's own canonical against
+    its other members, checked in one batch rather than one call per story."""
+    if check is None or not clusters:
+        return {}
+    counts = np.fromiter((len(c.members) for c in clusters), dtype=np.int64, count=len(clusters))
+    members = np.fromiter((i for c in clusters for i in c.members), dtype=np.int64, count=int(counts.sum()))
+    group = np.repeat(np.arange(len(clusters), dtype=np.int64), counts)
+    canon = np.fromiter((c.canonical for c in clusters), dtype=np.int64, count=len(clusters))
+    where = story[doc_of[members]]
+    apart = where != story[doc_of[canon]][group]
+    members, group, where = members[apart], group[apart], where[apart]
+    if not members.size:
+        return {}
+    part = np.lexsort((members, where, group))  # by cluster, then story, members ascending
+    members, group, where = members[part], group[part], where[part]
+    new = np.concatenate(([True], (group[1:] != group[:-1]) | (where[1:] != where[:-1])))
+    starts = np.flatnonzero(new)
+    pcounts = np.diff(np.append(starts, members.size))
+    several = np.repeat(pcounts >= 2, pcounts)
+    members = members[several]
+    if not members.size:
+        return {}
+    pcounts = pcounts[pcounts >= 2]
+    pid = np.repeat(np.arange(pcounts.size), pcounts)
+    if config.canonical_policy == "longest":
+        chosen = _longest(members, pid, pcounts, paragraphs, np.asarray(sizes, dtype=np.int64))
+    else:
+        flat, at = members.tolist(), np.cumsum(pcounts) - pcounts
+        chosen = np.array([_best(flat[a:a + c], paragraphs, sizes, config) for a, c in zip(at.tolist(), pcounts.tolist())],
+                          dtype=np.int64)
+    against = chosen[pid]
+    other = members != against
+    m, c = members[other], against[other]
+    ok = check(np.stack([np.minimum(m, c), np.maximum(m, c)], axis=1))
+    return dict(zip(zip(m.tolist(), c.tolist()), ok.tolist()))
+
+
 def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs: Sequence[Paragraph], sizes: Sequence[int],
-                  clusters: Sequence[Cluster], cluster_of: Dict[int, str], config: Config) -> List[Story]:
-    """Stories in order of their first document; every document is in exactly one story."""
+                  clusters: Sequence[Cluster], cluster_of: Dict[int, str], config: Config,
+                  doc_titles: Optional[Sequence[Optional[str]]] = None, check: Optional[Check] = None,
+                  links: Optional[np.ndarray] = None) -> List[Story]:
+    """Stories in order of their first document; every document is in exactly one story.
+
+    ``doc_titles``: each document's own title (None: none); ``check``: the verification
+    rule on paragraph-index pairs (an ``ok`` mask), used to split what a story shows of a
+    cluster whose canonical it does not carry (without it, such a part is shown as one); a
+    check with a ``release`` method is released once the batch of those checks is done;
+    ``links``: each paragraph's component of matches, which links documents (default: its
+    cluster).
+    """
     ndocs = len(doc_ids)
+    if doc_titles is None:
+        doc_titles = [None] * ndocs
     position = {doc_id: k for k, doc_id in enumerate(doc_ids)}
     doc_of = np.fromiter((position[p.doc_id] for p in paragraphs), dtype=np.int64, count=len(paragraphs))
-    labels = _linked_documents(doc_of, ndocs, clusters, config, sizes)
+    if links is None:
+        links = np.arange(len(paragraphs), dtype=np.int64)
+        for c in clusters:
+            links[list(c.members)] = c.members[0]
+    labels = _linked_documents(doc_of, ndocs, links, config, sizes)
     order = np.argsort(doc_of, kind="stable")  # paragraphs by document, in reading order
     bounds = np.searchsorted(doc_of[order], np.arange(ndocs + 1)).tolist()
     flat = order.tolist()
@@ -167,65 +385,99 @@ def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs
             return by_id[k].canonical  # the story carries the whole cluster: its canonical is known
         return _best(carriers, paragraphs, sizes, config)
 
+    checking = check is not None
+    verified = _prechecked(clusters, doc_of, labels, paragraphs, sizes, config, check)
+    if hasattr(check, "release"):  # the shingle sets can go: the batch above checked what is needed
+        check.release()
+        check = None
+
+    def shown(carriers: List[int], k) -> List[Tuple[int, List[int]]]:
+        """``(variant shown, members it stands for)``: one, unless some members do not verify against it."""
+        chosen = best(carriers, k)
+        if len(carriers) == 1 or not checking or (isinstance(k, str) and by_id[k].canonical in carriers):
+            return [(chosen, carriers)]  # a cluster's members all verify against its canonical
+        rest = [i for i in carriers if i != chosen]
+        missing = [i for i in rest if (i, chosen) not in verified]
+        if missing:  # parts ``_prechecked`` did not foresee (a member's headline left out)
+            ok = check(np.array([(min(i, chosen), max(i, chosen)) for i in missing], dtype=np.int64)).tolist() \
+                if check is not None else [False] * len(missing)  # unchecked: shown apart, never dropped
+            verified.update(zip(zip(missing, repeat(chosen)), ok))
+        failed = [i for i in rest if not verified[(i, chosen)]]
+        if not failed:
+            return [(chosen, carriers)]
+        return [(chosen, [i for i in carriers if i not in set(failed)])] + shown(failed, None)
+
     # One shared 1-tuple per document id and per source (1M paragraphs: ~100 MB saved).
     single = {d: (d,) for d in doc_ids}
     single.update((s, (s,)) for s in set(doc_sources))
 
+    def head_and_body(k: int) -> Tuple[Optional[str], List[int]]:
+        """A document's headline (its title, or its first paragraph's text) and its text's paragraphs."""
+        own = by_doc[doc_ids[k]]
+        title = doc_titles[k]
+        if own and (title or len(own) >= 2) and headline(title, [paragraphs[i].text for i in own[:2]]):
+            return paragraphs[own[0]].text if title is None else title, own[1:]
+        return title, own
+
     cluster_get = cluster_of.get
     stories: List[Story] = []
     for label in sorted(members_of):
-        docs = [doc_ids[k] for k in members_of[label]]
+        positions = members_of[label]
+        docs = [doc_ids[k] for k in positions]
         if len(docs) == 1:  # most stories: one document, each paragraph its own canonical
             doc = docs[0]
-            own = by_doc[doc]
+            title, own = head_and_body(positions[0])
             keys = list(map(cluster_get, own))
             named = [k for k in keys if k is not None]
             if len(set(named)) == len(named):  # no cluster twice in the document
-                source = doc_sources[members_of[label][0]]
+                source = doc_sources[positions[0]]
                 one_doc, one_source = single[doc], single[source]
                 texts = [paragraphs[i].text for i in own]
                 stories.append(Story(id=f"s{len(stories) + 1:06d}", documents=one_doc, sources=one_source,
                                      paragraphs=tuple(map(StoryParagraph, texts, keys, repeat(one_doc),
-                                                          repeat(one_source), repeat(doc)))))
+                                                          repeat(one_source), repeat(doc))),
+                                     title=title, titles=(StoryTitle(title, one_doc),) if title else ()))
                 continue
         rank = {d: r for r, d in enumerate(docs)}
         key = cluster_of.get  # a cluster id, or the paragraph's own index for a lone paragraph
-        base = max(docs, key=lambda d: (len(by_doc[d]), -rank[d]))
-        order = [key(i, i) for i in by_doc[base]]
+        heads: Dict[str, Optional[str]] = {}
+        body: Dict[str, List[int]] = {}
+        for k, d in zip(positions, docs):
+            heads[d], body[d] = head_and_body(k)
+        base = max(docs, key=lambda d: (len(body[d]), -rank[d]))
+        order: List[object] = []
+        placed: set = set()
+        for i in body[base]:
+            k = key(i, i)
+            if k not in placed:
+                order.append(k)
+                placed.add(k)
         carriers: Dict[object, List[int]] = defaultdict(list)
         for doc in docs:
-            for i in by_doc[doc]:
+            for i in body[doc]:
                 carriers[key(i, i)].append(i)
-        placed = set(order)
         for doc in docs:
-            if doc == base:
-                continue
-            anchor = -1
-            for i in by_doc[doc]:
-                k = key(i, i)
-                if k in placed:
-                    anchor = order.index(k)
-                    continue
-                anchor += 1
-                order.insert(anchor, k)
-                placed.add(k)
+            if doc != base:
+                _merge(order, placed, [key(i, i) for i in body[doc]])
         story_paragraphs = []
         for k in order:
-            carried = carriers[k]
-            chosen = paragraphs[best(carried, k)]
-            if len(carried) == 1:
-                carrying_docs, carrying_sources = single[chosen.doc_id], single[chosen.source]
-            else:
-                carrying_docs = tuple(sorted({paragraphs[i].doc_id for i in carried}, key=rank.__getitem__))
-                carrying_sources = tuple(sorted({paragraphs[i].source for i in carried}))
-            story_paragraphs.append(StoryParagraph(
-                text=chosen.text,
-                cluster=k if isinstance(k, str) else None,
-                documents=carrying_docs,
-                sources=carrying_sources,
-                chosen_from=chosen.doc_id,
-            ))
-        sources = tuple(sorted({doc_sources[k] for k in members_of[label]}))
+            for choice, carried in shown(carriers[k], k):
+                chosen = paragraphs[choice]
+                if len(carried) == 1:
+                    carrying_docs, carrying_sources = single[chosen.doc_id], single[chosen.source]
+                else:
+                    carrying_docs = tuple(sorted({paragraphs[i].doc_id for i in carried}, key=rank.__getitem__))
+                    carrying_sources = tuple(sorted({paragraphs[i].source for i in carried}))
+                story_paragraphs.append(StoryParagraph(
+                    text=chosen.text,
+                    cluster=k if isinstance(k, str) else None,
+                    documents=carrying_docs,
+                    sources=carrying_sources,
+                    chosen_from=chosen.doc_id,
+                ))
+        titles = _titles(docs, heads)
+        title = heads[base] if heads[base] is not None else (titles[0].text if titles else None)
+        sources = tuple(sorted({doc_sources[k] for k in positions}))
         stories.append(Story(id=f"s{len(stories) + 1:06d}", documents=tuple(docs), sources=sources,
-                             paragraphs=tuple(story_paragraphs)))
+                             paragraphs=tuple(story_paragraphs), title=title, titles=titles))
     return stories

@@ -114,13 +114,29 @@ class StoryParagraph:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryTitle:
+    """One headline of a story's members, and the members (document ids) that carry it."""
+
+    text: str
+    documents: Tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Story:
-    """Documents linked by shared near-duplicate paragraphs, with one canonical text."""
+    """Documents linked by shared near-duplicate paragraphs, with one canonical text.
+
+    ``title`` is the headline of the member whose text the story follows (its base), or
+    the earliest member's headline when the base has none; ``titles`` every member's
+    headline with the members carrying it.  Headlines are not part of ``paragraphs``
+    (see ``dedupe.canonical``).
+    """
 
     id: str
     documents: Tuple[str, ...]
     sources: Tuple[str, ...]
     paragraphs: Tuple[StoryParagraph, ...]
+    title: Optional[str] = None
+    titles: Tuple[StoryTitle, ...] = ()
 
     @property
     def text(self) -> str:

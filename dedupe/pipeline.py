@@ -29,7 +29,7 @@ from typing import (Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Ma
 import numpy as np
 
 from . import candidates, fingerprint
-from .canonical import build_clusters, build_stories
+from .canonical import build_clusters, build_stories, verified_stars
 from .clean.cleaner import clean_document, extract_page, split_lines, with_page_metadata
 from .clean import rules as R
 from .clean.learned import (CorpusLine, corpus_keys, corpus_lines, learn_corpus_keys, learn_template_keys, line_key,
@@ -333,12 +333,26 @@ def clean_documents(docs: Sequence[Document], config: Config, progress: Progress
 # --- collapse ------------------------------------------------------------------------------
 
 
+class _Check:
+    """The verification rule on paragraph-index pairs (an ``ok`` mask), over the flat shingle
+    sets until ``release`` lets them go (``build_stories`` does, once it has what it needs)."""
+
+    def __init__(self, values: np.ndarray, offsets: np.ndarray, config: Config):
+        self.values, self.offsets, self.config = values, offsets, config
+
+    def __call__(self, pairs: np.ndarray) -> np.ndarray:
+        return candidates.verify_flat(pairs, self.values, self.offsets, self.config)[0]
+
+    def release(self) -> None:
+        self.values = None
+
+
 def _collapse(prepared: _Prepared, config: Config, progress: Progress):
     """Verified matches, clusters and stories of prepared paragraphs.
 
     Matches: every paragraph's earliest verified match, plus the verified pairs that join
     what those leave apart (``dedupe.candidates``); clusters are the connected components
-    of every verified candidate pair.
+    of every verified candidate pair, split into stars (``canonical.verified_stars``).
     """
     paragraphs = prepared.paragraphs
     n = len(paragraphs)
@@ -352,19 +366,26 @@ def _collapse(prepared: _Prepared, config: Config, progress: Progress):
     del shared
     log.info("match: %d paragraphs bucketed in %.1f s; %d + %d verified pairs in %.1f s", n, bucketed - started,
              len(first), len(more), time.perf_counter() - bucketed)
-    prepared.values = None  # shingle sets are done with: only their sizes are used below
     if len(more):
         labels = connected_components(n, np.concatenate([first.pairs, more.pairs]))
     matches = candidates.Matches.join(first, more).in_order()
     matches.failed = None  # only needed while matching
     progress("match", n, n)
     started = time.perf_counter()
-    sizes = np.diff(prepared.offsets).tolist()
+    sizes = np.diff(prepared.offsets)
+    check = _Check(prepared.values, prepared.offsets, config)
+    prepared.values = None  # the check holds the shingle sets until the stories release them
+    components = labels
+    known = np.sort((matches.pairs[:, 0] << 32) | matches.pairs[:, 1]) if len(matches) else None
+    labels = verified_stars(labels, paragraphs, sizes, check, config, known)  # a chain is not one cluster
+    known = None
+    sizes = sizes.tolist()
     clusters, cluster_of = build_clusters(labels, paragraphs, sizes, config)
     clustered = time.perf_counter()
     docs = prepared.cleaned
     stories = build_stories([c.document.id for c in docs], [c.document.source for c in docs], paragraphs, sizes,
-                            clusters, cluster_of, config)
+                            clusters, cluster_of, config, [c.document.title for c in docs], check, components)
+    check.release()
     log.info("stories: %d clusters in %.1f s, %d stories in %.1f s", len(clusters), clustered - started,
              len(stories), time.perf_counter() - clustered)
     progress("stories", len(stories), len(stories))

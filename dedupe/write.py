@@ -52,6 +52,8 @@ def story_records(result: Result) -> Iterator[dict]:
                 {"cluster": p.cluster, "documents": p.documents, "sources": p.sources, "chosen_from": p.chosen_from}
                 for p in paragraphs
             ],
+            "title": story.title,
+            "titles": [{"text": t.text, "documents": t.documents} for t in story.titles],
         }
 
 
@@ -199,7 +201,12 @@ def _story_line(story, js: _Strings, text_json: Optional[str] = None) -> str:
     if text_json is None:
         text_json = _encode_str(story.text)
     return (f'{{"documents":{js.many(story.documents)},"id":{_encode_str(story.id)},"paragraphs":[{",".join(parts)}],'
-            f'"sources":{js.many(story.sources)},"text":{text_json}}}')
+            f'"sources":{js.many(story.sources)},"text":{text_json},"title":{_null_or_str(story.title)},'
+            f'"titles":[{",".join(_title_json(t, js) for t in story.titles)}]}}')
+
+
+def _title_json(title, js: _Strings) -> str:
+    return f'{{"documents":{js.many(title.documents)},"text":{_encode_str(title.text)}}}'
 
 
 def _lines(result: Result) -> Iterator[Tuple[bool, str]]:

@@ -183,3 +183,122 @@ def test_build_clusters_equals_grouping_by_hand(edges, shapes, policy):
     assert [(c.members, c.canonical) for c in clusters] == expected
     assert cluster_of == {i: c.id for c in clusters for i in c.members}
     assert [c.id for c in clusters] == [f"c{k:06d}" for k in range(1, len(clusters) + 1)]
+
+
+# --- issue 13: every cluster once, nothing lost to a chain, one headline and one lede ---------
+
+W = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
+     "quebec romeo sierra tango uniform victor whiskey xray yankee zulu").split()
+
+
+def _chain():
+    """Three paragraphs A~B, B~C (Jaccard >= 0.5 each) while A and C are far apart."""
+    a = " ".join(W[0:16]) + "."
+    b = " ".join(W[4:20]) + "."
+    c = " ".join(W[8:24]) + "."
+    return a, b, c
+
+
+def _verifies(x: str, y: str) -> bool:
+    import numpy as np
+
+    from dedupe.candidates import verify
+    from dedupe.fingerprint import shingle_hashes_batch
+    cfg = Config()
+    return bool(verify(np.array([[0, 1]]), shingle_hashes_batch([x, y], cfg), cfg))
+
+
+def test_a_chain_is_split_so_every_member_verifies_against_its_canonical():
+    a, b, c = _chain()
+    assert _verifies(a, b) and _verifies(b, c) and not _verifies(a, c)
+    lede = "The harbour authority said on Monday that the bridge would close for repairs over two weekends."
+    docs = [_doc("one", "x", [lede, a]), _doc("two", "y", [lede, b]), _doc("three", "z", [lede, c])]
+    result = run(docs)
+    texts = [p.text for p in result.paragraphs]
+    for cluster in result.clusters:
+        canon = texts[cluster.canonical]
+        assert all(_verifies(texts[m], canon) for m in cluster.members if m != cluster.canonical)
+    (story,) = result.stories  # the chain still links the three documents (they share the lede too)
+    shown = [p.text for p in story.paragraphs]
+    clusters = [p.cluster for p in story.paragraphs if p.cluster]
+    assert len(clusters) == len(set(clusters))  # every cluster once
+    # Every member paragraph is shown, or verifies directly against the variant shown for it.
+    by_cluster = {p.cluster: p.text for p in story.paragraphs if p.cluster}
+    of = {m: cl.id for cl in result.clusters for m in cl.members}
+    for i, text in enumerate(texts):
+        assert text in shown or _verifies(text, by_cluster[of[i]])
+
+
+def test_a_paragraph_printed_twice_in_the_base_is_shown_once():
+    docs = [_doc("wire", "w", P[:3] + [P[1]] + P[3:]), _doc("herald", "h", P)]
+    (story,) = run(docs).stories
+    assert story.text.split("\n\n") == P
+
+
+def test_a_story_has_one_title_and_the_text_repeats_no_headline():
+    base_head = "Victoria Baths to close for two years of repairs"
+    other_head = "Council shuts Victoria Baths as roof becomes unsafe"
+    other_lede = "Swimmers in Harwick will have to find another pool from next month, the council decided."
+    docs = [_doc("wire", "w", [base_head] + P),
+            _doc("herald", "h", [other_head, other_lede] + P[1:4]),
+            {"id": "metro", "source": "m", "title": "Baths close", "text": "\n\n".join(P[:3])}]
+    (story,) = run(docs).stories
+    assert story.title == base_head  # the base (most paragraphs) gives the title
+    assert [(t.text, t.documents) for t in story.titles] == [
+        (base_head, ("wire",)), (other_head, ("herald",)), ("Baths close", ("metro",))]
+    text = story.text.split("\n\n")
+    assert base_head not in text and other_head not in text
+    assert text[0] == P[0]  # the base's lede opens the text
+    # The other member's own lede is kept, after the base's lede, before the paragraph it precedes.
+    assert text == [P[0], other_lede, P[1], P[2], P[3], P[4]]
+
+
+def test_a_headline_is_a_title_only_when_worded_like_one():
+    from dedupe.canonical import headline
+    body = ["The rest of the article."]
+    assert headline(None, ["Council shuts Victoria Baths as roof becomes unsafe"] + body)
+    assert headline(None, ["华为表示愿意签署无间谍协议"] + body)
+    for first in ["The council voted on Tuesday to close the baths.", "By Sylvia Westall", "BOSTON -", "Boston|",
+                  "Updated at 11:45 p.m. ET", "Hailed as a hero: Kevin Vickers. Photo: Reuters"]:
+        assert not headline(None, [first] + body), first
+    assert not headline(None, ["Council shuts Victoria Baths"])  # a one-paragraph document keeps its text
+    assert headline("Baths close", ["Baths  close"] + body) and not headline("Baths close", ["Other words"] + body)
+
+
+def test_story_records_carry_title_and_titles(tmp_path):
+    from dedupe import write_output
+    docs = [_doc("wire", "w", ["Victoria Baths to close for two years of repairs"] + P), _doc("herald", "h", P)]
+    write_output(run(docs), tmp_path / "out")
+    (record,) = [json.loads(line) for line in (tmp_path / "out" / "stories.jsonl").read_text().splitlines()]
+    assert record["title"] == "Victoria Baths to close for two years of repairs"
+    assert record["titles"] == [{"documents": ["wire"], "text": record["title"]}]
+    assert record["text"].split("\n\n") == P
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_story_text_holds_every_member_paragraph_once(rnd):
+    """Random documents mixing chained, shared and unique paragraphs: every cluster is shown
+    at most once per story unless the story lacks its canonical, and every member paragraph
+    is shown or verifies directly against the variant shown for its cluster."""
+    pool = [" ".join(W[k:k + 16]) + "." for k in range(0, 10, 2)] + P + UNRELATED
+    docs = [_doc(f"d{i}", f"s{i % 3}", rnd.sample(pool, rnd.randint(2, 6))) for i in range(8)]
+    result = run(docs)
+    of = {m: cl for cl in result.clusters for m in cl.members}
+    for story in result.stories:
+        titles = {t.text for t in story.titles}
+        shown = {}
+        for p in story.paragraphs:
+            shown.setdefault(p.cluster, []).append(p.text)
+        for cid, variants in shown.items():
+            if cid is not None and len(variants) > 1:  # only parts of a cluster whose canonical is elsewhere
+                cl = next(c for c in result.clusters if c.id == cid)
+                assert result.paragraphs[cl.canonical].doc_id not in story.documents
+        for i, p in enumerate(result.paragraphs):
+            if p.doc_id not in story.documents or p.text in titles:
+                continue
+            cl = of.get(i)
+            if cl is None:
+                assert p.text in shown.get(None, [])  # a paragraph in no cluster is shown as itself
+            else:
+                assert any(v == p.text or _verifies(p.text, v) for v in shown[cl.id])
