@@ -258,6 +258,41 @@ def headline(title: Optional[str], texts: Sequence[str]) -> bool:
             and _CREDIT.match(first) is None)
 
 
+#: Separators between a page title's headline and the site's name ("Valley Gazette - ...").
+_TITLE_PARTS = re.compile(r"\s+(?:[-|\u2013\u2014]|::|\u00b7)\s+")
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def without_site(title: str, source: str) -> str:
+    """``title`` without a first or last part naming the site: a part of at most four words
+    (after "The") whose letters and digits are, or open with, the source's name
+    (``valley-gazette``: "Valley Gazette") or its host's (``www.bbc.co.uk``: "BBC News").
+    Any other title is returned as it is.
+
+    >>> without_site("Valley Gazette - Corvane fleet grounded after engine cracks", "valley-gazette")
+    'Corvane fleet grounded after engine cracks'
+    >>> without_site("Chile quake: no tsunami", "wire")
+    'Chile quake: no tsunami'
+    """
+    parts = _TITLE_PARTS.split(title.strip())
+    if len(parts) < 2:
+        return title
+    host = source.lower().split("//")[-1].split("/")[0]
+    names = {_NOT_ALNUM.sub("", source.lower()), _NOT_ALNUM.sub("", host.removeprefix("www.").split(".")[0])} - {""}
+    def site(part: str) -> bool:  # "The Valley Gazette", "BBC News": a short part opening with the name
+        words = part.split()
+        if words and words[0].lower() == "the":
+            words = words[1:]
+        squash = _NOT_ALNUM.sub("", " ".join(words).lower())
+        return bool(words) and len(words) <= 4 and any(squash == n or (len(n) >= 3 and squash.startswith(n)) for n in names)
+
+    if site(parts[-1]):
+        return title[:title.rstrip().rfind(parts[-1])].rstrip(" -|:\u2013\u2014\u00b7") or title
+    if site(parts[0]):
+        return title[title.find(parts[0]) + len(parts[0]):].lstrip(" -|:\u2013\u2014\u00b7") or title
+    return title
+
+
 def _titles(docs: Sequence[str], own: Dict[str, Optional[str]]) -> Tuple[StoryTitle, ...]:
     """Every member's headline once (same words: one entry), with the members carrying it, in member order."""
     groups: Dict[str, List[str]] = {}
@@ -412,11 +447,14 @@ def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs
     single.update((s, (s,)) for s in set(doc_sources))
 
     def head_and_body(k: int) -> Tuple[Optional[str], List[int]]:
-        """A document's headline (its title, or its first paragraph's text) and its text's paragraphs."""
+        """A document's headline (its title without the site's name, or its first paragraph's
+        text) and its text's paragraphs."""
         own = by_doc[doc_ids[k]]
-        title = doc_titles[k]
-        if own and (title or len(own) >= 2) and headline(title, [paragraphs[i].text for i in own[:2]]):
-            return paragraphs[own[0]].text if title is None else title, own[1:]
+        title = without_site(doc_titles[k], doc_sources[k]) if doc_titles[k] else doc_titles[k]
+        if own and (title or len(own) >= 2):
+            texts = [paragraphs[i].text for i in own[:2]]
+            if headline(title, texts) or (title and title != doc_titles[k] and headline(doc_titles[k], texts)):
+                return texts[0] if title is None else title, own[1:]
         return title, own
 
     cluster_get = cluster_of.get

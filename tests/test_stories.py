@@ -302,3 +302,17 @@ def test_story_text_holds_every_member_paragraph_once(rnd):
                 assert p.text in shown.get(None, [])  # a paragraph in no cluster is shown as itself
             else:
                 assert any(v == p.text or _verifies(p.text, v) for v in shown[cl.id])
+
+
+def test_a_page_title_loses_the_site_name():
+    from dedupe.canonical import without_site
+    assert without_site("Valley Gazette - Corvane fleet grounded after engine cracks", "valley-gazette") == \
+        "Corvane fleet grounded after engine cracks"
+    assert without_site("Corvane fleet grounded | The Valley Gazette", "valley-gazette") == "Corvane fleet grounded"
+    assert without_site("BBC News - Quake hits Chile", "www.bbc.co.uk") == "Quake hits Chile"
+    for title in ["Chile quake: no tsunami", "Fed holds rates - markets rally", "Gazette"]:
+        assert without_site(title, "valley-gazette") == title
+    docs = [{"id": "a", "source": "valley-gazette", "title": "Valley Gazette - Baths to close", "text": "\n\n".join(P)},
+            _doc("b", "wire", P[:3])]
+    (story,) = run(docs).stories
+    assert story.title == "Baths to close" and story.text.split("\n\n") == P
