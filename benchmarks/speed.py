@@ -3,6 +3,8 @@
     python benchmarks/speed.py                      # default run, ~1-2 minutes
     python benchmarks/speed.py --paragraphs 1000000 # more paragraphs for the dedupe rows
     python benchmarks/speed.py --end-to-end         # also `dedupe run` at 100k and 1M paragraphs
+    python benchmarks/speed.py --skip-measure --end-to-end --end-to-end-sizes 1000000 \
+        --against ../old-checkout --rounds 2          # `dedupe run` here and in another tree, alternating
 
 The corpus is the real news paragraphs of ``../shared/bench/data/news-paragraphs.jsonl``
 (relative to the repository root), repeated with small random word edits at a known rate
@@ -320,25 +322,29 @@ def end_to_end(args) -> list[tuple[int, float, float, float]]:
         return []
     rows = load_paragraphs()
     out = []
+    trees = [("this tree", ROOT)] + ([(str(args.against), args.against)] if args.against else [])
     for n in args.end_to_end_sizes:
         texts, sources, _ = build_corpus(rows, n, EDIT_RATE, args.seed)
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / "corpus.jsonl"
             write_documents(src, texts, sources, per_doc=8, seed=args.seed)
-            cmd = [sys.executable, "-m", "dedupe", "run", str(src), "-o", str(Path(tmp) / "out"), "-q",
-                   "--workers", str(args.workers)]
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.perf_counter()
-            proc = subprocess.Popen(cmd, cwd=ROOT)
-            peak, hwm = _watch(proc)
-            seconds = time.perf_counter() - start
-            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = (usage.ru_utime + usage.ru_stime) - (before.ru_utime + before.ru_stime)
-            print(f"end-to-end `dedupe run --workers {args.workers}` {n:>9,} paragraphs: {seconds:7.1f} s, "
-                  f"{rate(n, seconds):9,.0f} para/s, peak memory (PSS, all processes) {peak:,.0f} MB "
-                  f"(main process peak RSS {hwm:,.0f} MB), CPU {cpu:.1f} s (all processes), "
-                  f"exit {proc.returncode}", flush=True)
-            out.append((n, seconds, peak, hwm))
+            for round_ in range(args.rounds):
+                for name, tree in trees:  # alternating, so both trees see the same machine load
+                    cmd = [sys.executable, "-m", "dedupe", "run", str(src), "-o", str(Path(tmp) / "out"), "-q",
+                           "--workers", str(args.workers)]
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    start = time.perf_counter()
+                    proc = subprocess.Popen(cmd, cwd=tree)  # `-m dedupe` imports the tree it runs in
+                    peak, hwm = _watch(proc)
+                    seconds = time.perf_counter() - start
+                    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    cpu = (usage.ru_utime + usage.ru_stime) - (before.ru_utime + before.ru_stime)
+                    print(f"end-to-end [{name}, round {round_ + 1}] `dedupe run --workers {args.workers}` {n:>9,} "
+                          f"paragraphs: {seconds:7.1f} s, {rate(n, seconds):9,.0f} para/s, peak memory (PSS, all "
+                          f"processes) {peak:,.0f} MB (main process peak RSS {hwm:,.0f} MB), CPU {cpu:.1f} s "
+                          f"(all processes), exit {proc.returncode}", flush=True)
+                    if tree == ROOT and round_ == 0:
+                        out.append((n, seconds, peak, hwm))
     if len(out) >= 2:
         (n0, t0, *_), (n1, t1, *_) = out[0], out[-1]
         print(f"growth {n0:,} -> {n1:,} paragraphs: {t1 / t0:.1f}x the time for {n1 / n0:.0f}x the paragraphs")
@@ -353,6 +359,9 @@ def main() -> int:
     parser.add_argument("--end-to-end-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--workers", type=int, default=2, help="`dedupe run --workers` for the end-to-end rows [2]")
     parser.add_argument("--skip-measure", action="store_true", help="only the end-to-end run")
+    parser.add_argument("--against", type=Path, help="also run the end-to-end rows in this tree (a checkout of an "
+                        "earlier commit), alternating with this one")
+    parser.add_argument("--rounds", type=int, default=1, help="end-to-end rounds per tree [1]")
     args = parser.parse_args()
     if not DATA.exists():
         print(f"benchmark data not found at {DATA} (../shared/bench relative to the repository root): skipped")
