@@ -64,6 +64,29 @@ def _longest(members: np.ndarray, group: np.ndarray, counts: np.ndarray, paragra
     return cand[order][head]
 
 
+def _groups(labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """``(members, group)``: the paragraphs of every label held by two or more, grouped by
+    label (groups numbered in label order, members ascending)."""
+    order = np.argsort(labels, kind="stable")
+    lab = labels[order]
+    starts = np.flatnonzero(np.concatenate(([True], lab[1:] != lab[:-1]))) if lab.size else order
+    counts = np.diff(np.append(starts, lab.size))
+    several = np.repeat(counts >= 2, counts)
+    return order[several], np.repeat(np.arange(int((counts >= 2).sum()), dtype=np.int64), counts[counts >= 2])
+
+
+def _canonicals(members: np.ndarray, group: np.ndarray, paragraphs: Sequence[Paragraph], sizes: Sequence[int],
+                config: Config) -> np.ndarray:
+    """The canonical of every group (``members`` grouped, ``group`` numbering them in order) by
+    ``config.canonical_policy``: ``_longest`` at once, or ``_best`` a group at a time."""
+    counts = np.bincount(group) if group.size else np.zeros(0, np.int64)
+    if config.canonical_policy == "longest":
+        return _longest(members, group, counts, paragraphs, np.asarray(sizes, dtype=np.int64))
+    flat, at = members.tolist(), (np.cumsum(counts) - counts).tolist()
+    return np.array([_best(flat[a:a + c], paragraphs, sizes, config) for a, c in zip(at, counts.tolist())],
+                    dtype=np.int64)
+
+
 def verified_stars(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: np.ndarray, check: "Check",
                    config: Config, known: Optional[np.ndarray] = None) -> np.ndarray:
     """``labels`` (connected components of verified matches) with every component split so
@@ -77,26 +100,13 @@ def verified_stars(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: n
     pairs already verified, as sorted keys ``lo << 32 | hi``, which need no second check.
     """
     labels = np.array(labels, dtype=np.int64)
-    sizes = np.asarray(sizes, dtype=np.int64)
     pending = np.arange(labels.size, dtype=np.int64)
     while pending.size:
-        order = pending[np.argsort(labels[pending], kind="stable")]
-        lab = labels[order]
-        starts = np.flatnonzero(np.concatenate(([True], lab[1:] != lab[:-1]))) if lab.size else lab
-        counts = np.diff(np.append(starts, lab.size))
-        several = np.repeat(counts >= 2, counts)
-        members, lab = order[several], lab[several]
+        pos, group = _groups(labels[pending])
+        members = pending[pos]
         if not members.size:
             break
-        starts = np.flatnonzero(np.concatenate(([True], lab[1:] != lab[:-1])))
-        counts = np.diff(np.append(starts, lab.size))
-        group = np.repeat(np.arange(counts.size), counts)
-        if config.canonical_policy == "longest":
-            canon = _longest(members, group, counts, paragraphs, sizes)
-        else:
-            flat = members.tolist()
-            canon = np.array([_best(flat[a:a + c], paragraphs, sizes, config)
-                              for a, c in zip(starts.tolist(), counts.tolist())], dtype=np.int64)
+        canon = _canonicals(members, group, paragraphs, sizes, config)
         against = canon[group]
         other = members != against
         m, c = members[other], against[other]
@@ -127,19 +137,11 @@ def verified_stars(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: n
 def build_clusters(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: Sequence[int],
                    config: Config) -> Tuple[List[Cluster], Dict[int, str]]:
     """Clusters (two or more members) in order of their first paragraph, and paragraph -> cluster id."""
-    labels = np.asarray(labels, dtype=np.int64)
-    order = np.argsort(labels, kind="stable")  # by label (a component's smallest member), members in order
-    ordered = labels[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1]))) if labels.size else order
-    counts = np.diff(np.append(starts, labels.size))
-    several = counts >= 2
-    starts, counts = starts[several], counts[several]
-    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    members = order[np.repeat(starts, counts) + within]
+    # by label (a component's smallest member), members in order
+    members, group = _groups(np.asarray(labels, dtype=np.int64))
+    counts = np.bincount(group) if group.size else np.zeros(0, np.int64)
     flat = members.tolist()
-    if config.canonical_policy == "longest":
-        group = np.repeat(np.arange(counts.size), counts)
-        canonical = _longest(members, group, counts, paragraphs, np.asarray(sizes, dtype=np.int64)).tolist()
+    canonical = _canonicals(members, group, paragraphs, sizes, config).tolist()
     clusters: List[Cluster] = []
     cluster_of: Dict[int, str] = {}
     at = 0
@@ -147,8 +149,7 @@ def build_clusters(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: S
         own = tuple(flat[at:at + count])
         at += count
         cid = f"c{k + 1:06d}"
-        best = canonical[k] if config.canonical_policy == "longest" else _best(own, paragraphs, sizes, config)
-        clusters.append(Cluster(id=cid, members=own, canonical=best))
+        clusters.append(Cluster(id=cid, members=own, canonical=canonical[k]))
         cluster_of.update(dict.fromkeys(own, cid))
     return clusters, cluster_of
 
@@ -157,17 +158,6 @@ def build_clusters(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: S
 #: when a paragraph republished by hundreds of outlets links every pair of them.  (1 << 22
 #: made the peak of a 1M-paragraph run ~190 MB higher, and was no faster.)
 _PAIRS_PER_STEP = 1 << 20
-
-
-def _groups(labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """``(members, group)``: the paragraphs of every label held by two or more, grouped by
-    label (groups numbered in label order, members ascending)."""
-    order = np.argsort(labels, kind="stable")
-    lab = labels[order]
-    starts = np.flatnonzero(np.concatenate(([True], lab[1:] != lab[:-1]))) if lab.size else order
-    counts = np.diff(np.append(starts, lab.size))
-    several = np.repeat(counts >= 2, counts)
-    return order[several], np.repeat(np.arange(int((counts >= 2).sum()), dtype=np.int64), counts[counts >= 2])
 
 
 def _linked_documents(doc_of: np.ndarray, ndocs: int, labels: np.ndarray, config: Config,
@@ -367,13 +357,7 @@ def _prechecked(clusters: Sequence[Cluster], doc_of: np.ndarray, story: np.ndarr
         return {}
     pcounts = pcounts[pcounts >= 2]
     pid = np.repeat(np.arange(pcounts.size), pcounts)
-    if config.canonical_policy == "longest":
-        chosen = _longest(members, pid, pcounts, paragraphs, np.asarray(sizes, dtype=np.int64))
-    else:
-        flat, at = members.tolist(), np.cumsum(pcounts) - pcounts
-        chosen = np.array([_best(flat[a:a + c], paragraphs, sizes, config) for a, c in zip(at.tolist(), pcounts.tolist())],
-                          dtype=np.int64)
-    against = chosen[pid]
+    against = _canonicals(members, pid, paragraphs, sizes, config)[pid]
     other = members != against
     m, c = members[other], against[other]
     ok = check(np.stack([np.minimum(m, c), np.maximum(m, c)], axis=1))

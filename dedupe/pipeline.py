@@ -376,7 +376,7 @@ def _collapse(prepared: _Prepared, config: Config, progress: Progress):
     check = _Check(prepared.values, prepared.offsets, config)
     prepared.values = None  # the check holds the shingle sets until the stories release them
     components = labels
-    known = np.sort((matches.pairs[:, 0] << 32) | matches.pairs[:, 1]) if len(matches) else None
+    known = (matches.pairs[:, 0] << 32) | matches.pairs[:, 1] if len(matches) else None  # sorted: matches are in (a, b) order
     labels = verified_stars(labels, paragraphs, sizes, check, config, known)  # a chain is not one cluster
     known = None
     sizes = sizes.tolist()
