@@ -16,7 +16,10 @@ documents make each story), it runs ``dedupe.run`` and prints:
   Jaccard >= ``jaccard_threshold``, or containment >= ``containment_threshold`` with at least
   ``min_containment_shingles`` shingles in the smaller).  Two documents share reporting when
   at least ``story_min_shared`` paragraphs of each have a verified partner in the other, or
-  those make ``story_min_share`` of the smaller document, counting only pairs whose longer
+  those make ``story_min_share`` of the smaller document (the one with fewer shingles: a report
+  printed as one long paragraph is not "smaller" than a ten-paragraph item it quotes; the
+  recall against the older measure, smaller = fewer paragraphs, is printed too), counting only
+  pairs whose longer
   paragraph has ``story_min_shingles`` shingles ("Yes.", a name or a label is not reporting);
 * **paragraph-pair recall**: of those verified paragraph pairs, the share that end in one
   cluster, split into pairs that pass on Jaccard and pairs that pass on containment only;
@@ -107,8 +110,11 @@ def verified_pairs(sets: Sequence[np.ndarray], doc_of: np.ndarray, config) -> Di
     return {(m.a, m.b): (m.jaccard, m.containment) for m in matches}
 
 
-def sharing_documents(pairs, doc_of: np.ndarray, n_paras: np.ndarray, config) -> set:
-    """Document pairs that truly share reporting (see the module docstring)."""
+def sharing_documents(pairs, doc_of: np.ndarray, n_paras: np.ndarray, config, doc_size: np.ndarray = None) -> set:
+    """Document pairs that truly share reporting (see the module docstring).  ``doc_size``
+    (each document's shingles) says which document is the smaller; without it, the one
+    with fewer paragraphs (the measure before containment candidates: a report printed as
+    one long paragraph then counted as "smaller" than a ten-paragraph item it quotes)."""
     partners: Dict[Tuple[int, int], Tuple[set, set]] = defaultdict(lambda: (set(), set()))
     for a, b in pairs:
         da, db = int(doc_of[a]), int(doc_of[b])
@@ -120,7 +126,11 @@ def sharing_documents(pairs, doc_of: np.ndarray, n_paras: np.ndarray, config) ->
     out = set()
     for (da, db), (left, right) in partners.items():
         k = min(len(left), len(right))
-        if k >= config.story_min_shared or k >= config.story_min_share * min(n_paras[da], n_paras[db]):
+        if doc_size is None:
+            smaller = min(n_paras[da], n_paras[db])
+        else:
+            smaller = n_paras[da] if doc_size[da] <= doc_size[db] else n_paras[db]
+        if k >= config.story_min_shared or k >= config.story_min_share * smaller:
             out.add((da, db))
     return out
 
@@ -171,10 +181,13 @@ def measure(name: str, documents: List[dedupe.Document], labels: Dict[str, str],
     sets = shingle_hashes_batch([p.text for p in paras], config)
     pairs = verified_pairs(sets, doc_of, config)
     evidence = [p for p in pairs if max(len(sets[p[0]]), len(sets[p[1]])) >= config.story_min_shingles]
-    truth = sharing_documents(evidence, doc_of, n_paras, config)
+    doc_size = np.bincount(doc_of, weights=np.array([len(x) for x in sets], dtype=np.float64), minlength=len(ids))
+    truth = sharing_documents(evidence, doc_of, n_paras, config, doc_size)
+    truth_by_count = sharing_documents(evidence, doc_of, n_paras, config)
 
     groups = [[pos[d] for d in s.documents] for s in result.stories]
     prec, rec, false_pairs, missed = precision_recall(groups, lab, truth)
+    _, rec_by_count, _, missed_by_count = precision_recall(groups, lab, truth_by_count)
 
     cluster_of = {}
     for c in result.clusters:
@@ -248,6 +261,7 @@ def measure(name: str, documents: List[dedupe.Document], labels: Dict[str, str],
     row = {"documents": len(ids), "paragraphs": len(paras), "stories": len(result.stories),
            "multi_document_stories": sum(1 for s in result.stories if len(s.documents) > 1),
            "story_precision": prec, "false_pairs": false_pairs, "story_recall": rec, "missed_pairs": missed,
+           "story_recall_smaller_by_paragraphs": rec_by_count, "true_document_pairs_smaller_by_paragraphs": len(truth_by_count),
            "true_document_pairs": len(truth), "paragraph_pairs": len(pairs), "jaccard_pairs": len(jac),
            "jaccard_pair_recall": jac_rec, "containment_only_pairs": len(cont), "containment_pair_recall": cont_rec,
            "clusters_printed_twice": twice, "stories_with_a_cluster_twice": stories_twice, "member_paragraphs_lost": lost, "member_paragraphs_chain_only": chained,
@@ -265,6 +279,7 @@ def measure(name: str, documents: List[dedupe.Document], labels: Dict[str, str],
           + (f"{row['docmh_precision']:.3f} ({row['docmh_false_pairs']} false pairs) |" if docmh else "- |"))
     print(f"| story recall (of {len(truth)} document pairs sharing reporting) | {rec:.3f} ({missed} missed) | "
           + (f"{row['docmh_recall']:.3f} |" if docmh else "- |"))
+    print(f"| story recall, smaller = fewer paragraphs (of {len(truth_by_count)}) | {rec_by_count:.3f} ({missed_by_count} missed) | - |")
     print(f"| paragraph-pair recall, Jaccard pairs ({len(jac)}) | {jac_rec:.3f} | - |")
     print(f"| paragraph-pair recall, containment-only pairs ({len(cont)}) | {cont_rec:.3f} | - |")
     print(f"| clusters printed twice in a story (stories with one) | {twice} ({stories_twice}) | - |")

@@ -27,7 +27,8 @@ from .parallel import forked_map
 
 log = logging.getLogger(__name__)
 
-__all__ = ["band_keys", "buckets", "candidate_pairs", "cross_matches", "earliest_matches", "verify", "verify_flat"]
+__all__ = ["band_keys", "buckets", "candidate_pairs", "containment_buckets", "containment_cross", "containment_keys",
+           "containment_pairs", "cross_matches", "earliest_matches", "pack_keys", "packed_buckets", "verify", "verify_flat"]
 
 _U64 = np.uint64
 #: Odd 64-bit multiplier folding a band's values into one key (a collision only adds a
@@ -118,7 +119,7 @@ def candidate_pairs(sigs: np.ndarray, config: Config) -> np.ndarray:
     return np.stack([done >> 32, done & 0xFFFFFFFF], axis=1).astype(np.int64)
 
 
-def _flat_sets(hash_sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def flat_sets(hash_sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Concatenated sets (uint32) and their offsets."""
     lengths = np.fromiter((len(s) for s in hash_sets), dtype=np.int64, count=len(hash_sets))
     offsets = np.zeros(len(hash_sets) + 1, dtype=np.int64)
@@ -170,7 +171,7 @@ def verify(pairs: np.ndarray, hash_sets: Sequence[np.ndarray], config: Config) -
     lo, hi = np.minimum(pairs[:, 0], pairs[:, 1]), np.maximum(pairs[:, 0], pairs[:, 1])
     keys = sorted_unique((lo << 32) | hi)
     pairs = np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1)
-    values, offsets = _flat_sets(hash_sets)
+    values, offsets = flat_sets(hash_sets)
     ok, jac, con = verify_flat(pairs, values, offsets, config)
     ab = pairs[ok]
     return list(map(Match, ab[:, 0].tolist(), ab[:, 1].tolist(), jac[ok].tolist(), con[ok].tolist()))
@@ -247,6 +248,85 @@ def buckets(keys, live: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
+#: Salt of the containment sample (``containment_keys``): which shingles are keys is
+#: then independent of which values the MinHash permutations favour.
+_SAMPLE_SALT = np.uint32(0x5BD1E995)
+
+
+def containment_keys(values: np.ndarray, offsets: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """``(owner, key)``: the sampled shingles of flat sets (``values[offsets[i]:offsets[i+1]]``).
+
+    A shingle is a key when its (salted, mixed) hash is 0 mod ``config.containment_sample``:
+    a property of the shingle alone, so a shingle two paragraphs share is a key of both or
+    of neither, and a paragraph whose shingles are mostly in another shares about 1/M of
+    them as keys, whatever their sizes (MinHash bands would need similar *sets*).  Only
+    paragraphs that can pass on containment (``min_containment_shingles``) get keys.
+    ``owner`` (int32: a batch's position) ascending; ``key`` uint32 (the shingle hash).
+
+    >>> cfg = Config(containment_sample=1, min_containment_shingles=2)
+    >>> owner, key = containment_keys(np.array([5, 7, 9], np.uint32), np.array([0, 1, 3]), cfg)
+    >>> owner.tolist(), key.tolist()
+    ([1, 1], [7, 9])
+    """
+    every = config.containment_sample
+    if every <= 0 or not values.size:
+        return np.zeros(0, np.int32), np.zeros(0, np.uint32)
+    from .fingerprint import _fmix32
+
+    chosen = np.flatnonzero(_fmix32(np.asarray(values, dtype=np.uint32) ^ _SAMPLE_SALT) % np.uint32(every) == 0)
+    owner = np.searchsorted(offsets, chosen, side="right") - 1
+    keep = np.diff(offsets)[owner] >= config.min_containment_shingles  # only those that can be contained or contain
+    return owner[keep].astype(np.int32), values[chosen[keep]].astype(np.uint32, copy=False)
+
+
+def containment_buckets(owner: np.ndarray, key: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """The shared containment buckets in ``buckets``'s form ``(members, starts)``, each
+    cut to its first ``containment_bucket_cap`` members (ascending paragraph order): a key
+    gives candidates to the first paragraphs that carry it, whatever comes after.
+
+    >>> members, starts = containment_buckets(np.array([0, 1, 2, 3]), np.array([7, 7, 7, 9], np.uint32),
+    ...                                       Config(containment_bucket_cap=2))
+    >>> members.tolist(), starts.tolist()
+    ([0, 1], [True, False])
+    """
+    return packed_buckets(pack_keys(owner, key), config)
+
+
+def pack_keys(owner: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Containment keys as one uint64 array ``key << 32 | owner`` (what ``packed_buckets``
+    takes: a worker sends them so, 8 bytes an entry, and the main process sorts them in place)."""
+    return (key.astype(_U64) << _U64(32)) | owner.astype(_U64)
+
+
+def packed_buckets(both: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """``containment_buckets`` of packed keys (``pack_keys``), which it sorts in place."""
+    both.sort()
+    sk = (both >> _U64(32)).astype(np.uint32)
+    new = np.ones(sk.size, dtype=bool)
+    new[1:] = sk[1:] != sk[:-1]
+    del sk
+    first = np.flatnonzero(new)
+    lengths = np.diff(np.append(first, both.size))
+    kept = np.where(lengths >= 2, np.minimum(lengths, config.containment_bucket_cap), 0)
+    # Per bucket, its first ``kept`` entries: a mask made of two runs a bucket (no
+    # per-entry rank array: 18M entries on 1M news paragraphs).
+    keep = np.repeat(np.tile(np.array([True, False]), first.size), np.stack([kept, lengths - kept], axis=1).ravel())
+    return (both[keep] & _U64(0xFFFFFFFF)).astype(np.int32), new[keep]
+
+
+def containment_pairs(values: np.ndarray, offsets: np.ndarray, config: Config) -> np.ndarray:
+    """Candidate pairs ``(i, j)``, i < j, from shared containment keys (``containment_keys``,
+    ``containment_buckets``, filtered as ``_contained_candidates`` does): sorted, unique,
+    shape (k, 2)."""
+    owner, key = containment_keys(values, offsets, config)
+    if not owner.size:
+        return np.zeros((0, 2), np.int64)
+    n = offsets.size - 1
+    keys = _contained_candidates([containment_buckets(owner, key, config)], np.bincount(owner, minlength=n),
+                                 np.arange(n, dtype=np.int64))
+    return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1).astype(np.int64).reshape(-1, 2)
+
+
 def _bucket_start_positions(starts: np.ndarray) -> np.ndarray:
     """For every position, the position where its bucket begins."""
     return np.maximum.accumulate(np.where(starts, np.arange(starts.size), 0))
@@ -315,13 +395,15 @@ def _without(keys: np.ndarray, known: np.ndarray) -> np.ndarray:
 class Matches(Sequence):
     """Verified pairs as arrays, read as a sequence of ``Match``: ``pairs`` (k, 2) with
     a < b, ``jaccard``, ``containment``, plus ``failed``: sorted keys ``a * 2**32 + b`` of
-    the candidate pairs that did not verify.  ``Match`` objects are made as they are read
-    (a million of them would cost ~130 MB held at once)."""
+    the candidate pairs that did not verify, and ``banded``: which pairs are MinHash band
+    candidates (False: found through containment keys only; None: all are).  ``Match``
+    objects are made as they are read (a million of them would cost ~130 MB held at once)."""
 
-    __slots__ = ("pairs", "jaccard", "containment", "failed")
+    __slots__ = ("pairs", "jaccard", "containment", "failed", "banded")
 
-    def __init__(self, pairs, jaccard, containment, failed):
+    def __init__(self, pairs, jaccard, containment, failed, banded=None):
         self.pairs, self.jaccard, self.containment, self.failed = pairs, jaccard, containment, failed
+        self.banded = banded
 
     @classmethod
     def of(cls, keys: np.ndarray, values, offsets, config: Config, failed: np.ndarray) -> "Matches":
@@ -353,13 +435,17 @@ class Matches(Sequence):
     def in_order(self) -> "Matches":
         """The same matches sorted by (a, b) (what ``Result.matches`` holds)."""
         order = np.lexsort((self.pairs[:, 1], self.pairs[:, 0]))
-        return Matches(self.pairs[order], self.jaccard[order], self.containment[order], self.failed)
+        return Matches(self.pairs[order], self.jaccard[order], self.containment[order], self.failed,
+                       None if self.banded is None else self.banded[order])
 
     @staticmethod
     def join(*parts: "Matches") -> "Matches":
+        banded = None
+        if any(m.banded is not None for m in parts):
+            banded = np.concatenate([np.ones(len(m), bool) if m.banded is None else m.banded for m in parts])
         return Matches(np.concatenate([m.pairs for m in parts]).reshape(-1, 2),
                        np.concatenate([m.jaccard for m in parts]), np.concatenate([m.containment for m in parts]),
-                       sorted_unique(np.concatenate([m.failed for m in parts])))
+                       sorted_unique(np.concatenate([m.failed for m in parts])), banded)
 
 
 def earliest_matches(shared: list[tuple[np.ndarray, np.ndarray]], n: int, values: np.ndarray,
@@ -404,6 +490,139 @@ def earliest_matches(shared: list[tuple[np.ndarray, np.ndarray]], n: int, values
     keep = order[np.concatenate(([True], b[1:] != b[:-1]))] if b.size else order
     rest = Matches(rest.pairs[keep], rest.jaccard[keep], rest.containment[keep], rest.failed)
     return Matches.join(tried, rest)
+
+
+def _contained_candidates(extra: Sequence[tuple[np.ndarray, np.ndarray]], key_counts: np.ndarray,
+                          labels: np.ndarray) -> np.ndarray:
+    """Sorted unique pair keys ``a * 2**32 + b`` of paragraphs with different ``labels``
+    that share at least half of the containment keys of the one with fewer.
+
+    A paragraph contained in another shares about as many of its keys as of its shingles
+    (``containment_threshold`` of them, give or take the sample), while it shares one key
+    with each unrelated paragraph it meets in the bucket of a common phrase ("one of the"):
+    every pair of a bucket would be 28M failed verifications on 1M news paragraphs.
+    Prefix filtering, as in all-pairs similarity joins: if q holds at least half of the k
+    keys of p, q misses at most k // 2 of them, so of any c = k // 2 + 2 of them q holds at
+    least c - k // 2 = 2.  Each paragraph p takes its c rarest keys (a key it shares with
+    no one is the rarest, and needs no bucket), meets the q with at least as many keys in
+    those buckets, and keeps the q it meets c - k // 2 times (all keys when k < 4).
+    ``key_counts``: containment keys per paragraph.
+    """
+    found: list[np.ndarray] = []
+    key_counts = np.asarray(key_counts, dtype=np.int32)  # int32 all along: 13M entries on 1M paragraphs
+    labels = np.asarray(labels)
+    for members, starts in extra:
+        if not members.size:
+            continue
+        # Only buckets that hold more than one component can join anything.
+        bucket_start = np.flatnonzero(starts)
+        lab = labels[members].astype(np.int32)
+        mixed = np.minimum.reduceat(lab, bucket_start) != np.maximum.reduceat(lab, bucket_start)
+        if not mixed.any():
+            continue
+        size = np.diff(np.append(bucket_start, members.size))
+        sel = np.repeat(mixed, size)
+        members, lab = members[sel], lab[sel]
+        del sel
+        size = size[mixed].astype(np.int32)
+        bucket = np.repeat(np.arange(size.size, dtype=np.int32), size)
+        # Entries by bucket, then component: a paragraph's partners in a bucket are the
+        # entries outside its component's run, two ranges (copies joined already are skipped
+        # without being listed: a story republished 40 times fills its buckets with them).
+        # One int64 key instead of a two-key lexsort (3x faster); entries are grouped by
+        # bucket already, so the stable sort (timsort on int64) only orders each bucket.
+        order = np.argsort(bucket.astype(np.int64) * (int(lab.max()) + 1) + lab, kind="stable")
+        members, lab = members[order], lab[order]
+        del order
+        bucket_begin = (np.cumsum(size) - size).astype(np.int32)
+        run = np.concatenate(([True], (bucket[1:] != bucket[:-1]) | (lab[1:] != lab[:-1])))
+        run_of = (np.cumsum(run) - 1).astype(np.int32)
+        run_start = np.flatnonzero(run).astype(np.int32)
+        del run, lab
+        run_end = np.append(run_start[1:], np.int32(members.size))
+        # Each paragraph p takes c of its keys; any c will do, so first the free ones: keys
+        # it shares with no one (in no bucket), and buckets of its own component only, which
+        # hold no partner; then its smallest mixed buckets.
+        k = key_counts[members]
+        chosen_keys = np.minimum(k, k // 2 + 2)
+        free = key_counts - np.bincount(members, minlength=key_counts.size)
+        take = chosen_keys - free[members]  # mixed buckets p must take
+        entries = np.flatnonzero(take > 0)
+        by_owner = entries[np.argsort(members[entries].astype(np.int64) * 64 + np.minimum(size[bucket[entries]], 63))]
+        del entries
+        owner = members[by_owner]
+        head = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1]))) if owner.size else np.zeros(0, np.int64)
+        counts = np.diff(np.append(head, owner.size))
+        rank = np.arange(owner.size) - np.repeat(head, counts)
+        chosen = by_owner[rank < take[by_owner]]
+        need = (chosen_keys - k // 2)[chosen]  # meetings required among the c keys
+        b0, l0, l1 = bucket_begin[bucket[chosen]], run_start[run_of[chosen]], run_end[run_of[chosen]]
+        before, after = l0 - b0, b0 + size[bucket[chosen]] - l1
+        widths = (before + after).astype(np.int64)
+        # The listing in steps of about _PAIR_STEP pairs, a paragraph's entries in one step
+        # (``chosen`` is in paragraph order): its meetings are counted there.
+        ends = np.cumsum(widths)
+        owner_of = members[chosen]
+        lo = 0
+        while lo < chosen.size:
+            hi = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + _PAIR_STEP, side="right"))
+            hi = max(hi, lo + 1)
+            while hi < chosen.size and owner_of[hi] == owner_of[hi - 1]:
+                hi += 1
+            found.append(_met(members, key_counts, chosen[lo:hi], need[lo:hi], before[lo:hi], widths[lo:hi],
+                              b0[lo:hi], l1[lo:hi]))
+            lo = hi
+    if not found:
+        return np.zeros(0, np.int64)
+    return sorted_unique(np.concatenate(found))
+
+
+#: Pairs listed per step of ``_contained_candidates`` (bounds its memory to ~70 MB).
+_PAIR_STEP = 1 << 20
+
+
+def _met(members, key_counts, chosen, need, before, widths, b0, l1) -> np.ndarray:
+    """Pair keys of the (p, q) that p meets ``need`` times in its ``chosen`` entries' buckets
+    (the ``before`` entries from the bucket's start ``b0``, then those from the end of its
+    component's run ``l1``)."""
+    total = int(widths.sum())
+    if not total:
+        return np.zeros(0, np.int64)
+    step = np.arange(total) - np.repeat(np.cumsum(widths) - widths, widths)
+    first_part = step < np.repeat(before, widths)
+    at = np.where(first_part, np.repeat(b0, widths), np.repeat(l1 - before, widths)) + step
+    del step, first_part
+    p = np.repeat(members[chosen], widths).astype(np.int64)
+    q = members[at].astype(np.int64)
+    need = np.repeat(need, widths)
+    keep = key_counts[q] >= key_counts[p]
+    p, q, need = p[keep], q[keep], need[keep]
+    # (p, q) once per chosen bucket of p that q is in: keep those met often enough.
+    pq = (p << 32) | q
+    order = np.argsort(pq)
+    pq, need = pq[order], need[order]
+    first = np.flatnonzero(np.concatenate(([True], pq[1:] != pq[:-1]))) if pq.size else np.zeros(0, np.int64)
+    times = np.diff(np.append(first, pq.size))
+    met = pq[first][times >= need[first]]
+    return _pair_keys(met >> 32, met & 0xFFFFFFFF)
+
+
+
+
+
+def containment_cross(extra: Sequence[tuple[np.ndarray, np.ndarray]], key_counts: np.ndarray, labels: np.ndarray,
+                      values: np.ndarray, offsets: np.ndarray, config: Config, known: Matches) -> Matches:
+    """``cross_matches`` over containment buckets (``containment_buckets``): the verified
+    pairs of paragraphs in different components (``labels``) that share at least half of
+    the keys of the one with fewer (``_contained_candidates``), skipping pairs ``known``
+    already verified or rejected.  With ``known`` from ``earliest_matches`` and
+    ``cross_matches``, none of them is a band candidate (``banded`` False): they join
+    clusters, and no paragraph's earliest band match changes."""
+    done = sorted_unique(np.concatenate([known.failed, _pair_keys(known.pairs[:, 0], known.pairs[:, 1])]))
+    keys = _without(_contained_candidates(extra, key_counts, labels), done)
+    found = Matches.of(keys, values, offsets, config, np.zeros(0, np.int64))
+    found.banded = np.zeros(len(found), dtype=bool)  # not band candidates: ``known`` held every one of those
+    return found
 
 
 def cross_matches(shared: list[tuple[np.ndarray, np.ndarray]], labels: np.ndarray, values: np.ndarray,

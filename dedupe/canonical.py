@@ -134,6 +134,48 @@ def verified_stars(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: n
     return labels
 
 
+def stars_by_story(labels: np.ndarray, story: np.ndarray, paragraphs: Sequence[Paragraph], sizes: Sequence[int],
+                   check: "Check", config: Config, known: Optional[np.ndarray] = None) -> np.ndarray:
+    """Star ``labels`` (``verified_stars``) with what a story cannot show as one split off.
+
+    ``story``: each paragraph's story.  A story that carries part of a cluster whose
+    canonical lies in another story shows that part as one variant, its best; members of
+    the part that do not verify against that variant (they matched the canonical, a longer
+    paragraph holding both, and not each other) would be shown as the same cluster again.
+    Each such part is split into stars (``verified_stars``): the star of the part's best
+    stays in the cluster, the others become clusters of their own.  Every group is then
+    labelled by its smallest member.  ``check``, ``known``: as for ``verified_stars``.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    members, group = _groups(labels)
+    if not members.size:
+        return labels
+    canon = _canonicals(members, group, paragraphs, sizes, config)
+    apart = story[members] != story[canon[group]]
+    if not apart.any():
+        return labels
+    m, g = members[apart], group[apart]
+    order = np.lexsort((m, story[m], g))  # parts: by cluster, then story, members ascending
+    m, g = m[order], g[order]
+    new = np.concatenate(([True], (g[1:] != g[:-1]) | (story[m][1:] != story[m][:-1])))
+    starts = np.flatnonzero(new)
+    lengths = np.diff(np.append(starts, m.size))
+    part = np.repeat(np.arange(starts.size), lengths)
+    pre = np.arange(labels.size, dtype=np.int64)  # everything else alone: left as it is
+    pre[m] = np.repeat(m[starts], lengths)
+    pre = verified_stars(pre, paragraphs, sizes, check, config, known)
+    best = _canonicals(m, part, paragraphs, sizes, config)  # the variant the story shows for the part
+    off = pre[m] != pre[best[part]]  # not in the star of that variant: a cluster of its own
+    key = labels * 2
+    key[m[off]] = pre[m[off]] * 2 + 1
+    order = np.argsort(key, kind="stable")  # stable: each group's first entry is its smallest member
+    sk = key[order]
+    starts = np.flatnonzero(np.concatenate(([True], sk[1:] != sk[:-1])))
+    out = np.empty_like(labels)
+    out[order] = np.repeat(order[starts], np.diff(np.append(starts, sk.size)))
+    return out
+
+
 def build_clusters(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: Sequence[int],
                    config: Config) -> Tuple[List[Cluster], Dict[int, str]]:
     """Clusters (two or more members) in order of their first paragraph, and paragraph -> cluster id."""
@@ -160,21 +202,53 @@ def build_clusters(labels: np.ndarray, paragraphs: Sequence[Paragraph], sizes: S
 _PAIRS_PER_STEP = 1 << 20
 
 
-def _linked_documents(doc_of: np.ndarray, ndocs: int, labels: np.ndarray, config: Config,
+def link_documents(doc_ids: Sequence[str], paragraphs: Sequence[Paragraph], sizes: Sequence[int],
+                   components: np.ndarray, stars: np.ndarray, config: Config) -> Tuple[np.ndarray, np.ndarray]:
+    """``(story label per document, story label per paragraph)``: documents linked on the
+    paragraphs' ``components`` of matches and their ``stars`` (``_linked_documents``)."""
+    position = {doc_id: k for k, doc_id in enumerate(doc_ids)}
+    doc_of = np.fromiter((position[p.doc_id] for p in paragraphs), dtype=np.int64, count=len(paragraphs))
+    labels = _linked_documents(doc_of, len(doc_ids), [np.asarray(components), np.asarray(stars)], config, sizes)
+    return labels, labels[doc_of]
+
+
+def _linked_documents(doc_of: np.ndarray, ndocs: int, groupings: Sequence[np.ndarray], config: Config,
                       shingles: Sequence[int]) -> np.ndarray:
     """Story label (smallest document position) per document; ``doc_of``: each paragraph's document position.
 
-    ``labels``: each paragraph's group of matches (the connected components of verified
-    matches: a chain A~B~C is evidence that links A's and C's documents even where the text
-    shows A and C apart).  ``shingles``: each paragraph's shingle count.  A group whose
-    longest member has fewer than ``config.story_min_shingles`` is not evidence of shared
-    reporting and links nothing.
+    ``groupings``: one or more labellings of the paragraphs into groups of matches; two
+    documents are linked when they share enough of any one labelling (see
+    ``_document_links``).  The pipeline passes two, the last being the clusters:
 
-    Counts, for every pair of documents, the clusters they share, a batch of first
+    * the connected components of verified matches, each shared component counted once
+      (a chain A~B~C is evidence that links A's and C's documents even where the text
+      shows A and C apart, but one piece of evidence);
+    * the clusters (stars: every member verifies against the canonical), each counted as
+      the paragraphs each document has in it, the fewer of the two: a report printed as
+      one long paragraph is the canonical of a star holding every paragraph that copies
+      of it cut out, so two copies share one cluster but many paragraphs.
+    """
+    n_paragraphs = np.bincount(doc_of, minlength=ndocs)
+    edges = [_document_links(doc_of, ndocs, labels, config, shingles, n_paragraphs, weighted=k == len(groupings) - 1)
+             for k, labels in enumerate(groupings)]
+    return connected_components(ndocs, np.concatenate(edges) if edges else np.zeros((0, 2), np.int64))
+
+
+def _document_links(doc_of: np.ndarray, ndocs: int, labels: np.ndarray, config: Config,
+                    shingles: Sequence[int], n_paragraphs: np.ndarray, weighted: bool = True) -> np.ndarray:
+    """Pairs of document positions that share enough groups of ``labels``: at least
+    ``story_min_shared``, or ``story_min_share`` of the paragraphs of the document with
+    fewer shingles (the smaller).  ``weighted``: a shared group counts the fewer of the two
+    documents' paragraphs in it, instead of once.
+
+    ``shingles``: each paragraph's shingle count.  A group whose longest member has fewer
+    than ``config.story_min_shingles`` is not evidence of shared reporting and links nothing.
+
+    Counts, for every pair of documents, the groups they share, a batch of first
     documents at a time: every pair is counted in the step of its first document, so its
     count is complete there and the pairs that do not link are dropped at once.
     """
-    n_paragraphs = np.bincount(doc_of, minlength=ndocs)
+    doc_size = np.bincount(doc_of, weights=np.asarray(shingles, dtype=np.float64), minlength=ndocs)
     members, cluster = _groups(np.asarray(labels, dtype=np.int64))
     if config.story_min_shingles > 0 and members.size:
         size = np.asarray(shingles, dtype=np.int64)[members]
@@ -182,8 +256,9 @@ def _linked_documents(doc_of: np.ndarray, ndocs: int, labels: np.ndarray, config
         enough = np.maximum.reduceat(size, first) >= config.story_min_shingles
         keep = np.repeat(enough, np.diff(np.append(first, members.size)))
         members, cluster = members[keep], cluster[keep]
-    # (cluster, document) memberships, sorted by cluster then document, each once.
-    key = sorted_unique(cluster * ndocs + doc_of[members])
+    # (cluster, document) memberships, sorted by cluster then document, each once, with
+    # how many of the document's paragraphs are in the cluster.
+    key, mult = sorted_unique(cluster * ndocs + doc_of[members], counts=True)
     cl, dc = key // ndocs, key % ndocs
     first = np.flatnonzero(np.concatenate(([True], cl[1:] != cl[:-1]))) if key.size else np.zeros(0, np.int64)
     length = np.diff(np.append(first, key.size))
@@ -204,14 +279,21 @@ def _linked_documents(doc_of: np.ndarray, ndocs: int, labels: np.ndarray, config
         if total:
             partner = np.repeat(rows + 1 - (np.cumsum(count) - count), count) + np.arange(total)
             pair = np.repeat(dc[rows], count) * ndocs + dc[partner]
-            pair, shared = sorted_unique(pair, counts=True)
+            pair, shared = sorted_unique(pair, counts=True)  # groups shared, once each
+            if weighted:  # plus the paragraphs beyond the first on both sides (few pairs have any)
+                extra = np.minimum(np.repeat(mult[rows], count), mult[partner]) - 1
+                more = np.flatnonzero(extra)
+                if more.size:
+                    at = np.searchsorted(pair, np.repeat(dc[rows], count)[more] * ndocs + dc[partner][more])
+                    shared = shared + np.bincount(at, weights=extra[more], minlength=pair.size).astype(shared.dtype)
             a, b = pair // ndocs, pair % ndocs
-            smaller = np.minimum(n_paragraphs[a], n_paragraphs[b])
+            # The smaller document is the one with less text (a report printed as one long
+            # paragraph is not "smaller" than a ten-paragraph item it quotes once).
+            smaller = np.where(doc_size[a] <= doc_size[b], n_paragraphs[a], n_paragraphs[b])
             ok = (shared >= config.story_min_shared) | (shared >= config.story_min_share * smaller)
             links.append(np.stack([a[ok], b[ok]], axis=1))
         lo = hi
-    edges = np.concatenate(links) if links else np.zeros((0, 2), np.int64)
-    return connected_components(ndocs, edges)
+    return np.concatenate(links) if links else np.zeros((0, 2), np.int64)
 
 
 #: A document's first paragraph is its headline, when the document has no title of its own,
@@ -331,10 +413,13 @@ Check = Callable[[np.ndarray], np.ndarray]
 
 
 def _prechecked(clusters: Sequence[Cluster], doc_of: np.ndarray, story: np.ndarray, paragraphs: Sequence[Paragraph],
-                sizes: Sequence[int], config: Config, check: Optional[Check]) -> Dict[Tuple[int, int], bool]:
+                sizes: Sequence[int], config: Config, check: Optional[Check],
+                dropped: np.ndarray = None) -> Dict[Tuple[int, int], bool]:
     """``{(member, variant): verifies}`` for the parts of clusters that a story shows without
-    the cluster's canonical (it lies in another story): each part's own canonical against
-    its other members, checked in one batch rather than one call per story."""
+    the cluster's canonical (it lies in another story, or is a headline the story leaves
+    out: ``dropped``): each part's own canonical against its other members, then the
+    members that fail against theirs, and so on (what ``build_stories`` shows), checked a
+    level at a time in one batch rather than one call per story."""
     if check is None or not clusters:
         return {}
     counts = np.fromiter((len(c.members) for c in clusters), dtype=np.int64, count=len(clusters))
@@ -343,50 +428,64 @@ def _prechecked(clusters: Sequence[Cluster], doc_of: np.ndarray, story: np.ndarr
     canon = np.fromiter((c.canonical for c in clusters), dtype=np.int64, count=len(clusters))
     where = story[doc_of[members]]
     apart = where != story[doc_of[canon]][group]
+    if dropped is not None and dropped.size:
+        gone = np.zeros(len(doc_of), dtype=bool)
+        gone[dropped] = True
+        carried = ~gone[members]
+        apart = carried & (apart | gone[canon][group])
     members, group, where = members[apart], group[apart], where[apart]
-    if not members.size:
-        return {}
-    part = np.lexsort((members, where, group))  # by cluster, then story, members ascending
-    members, group, where = members[part], group[part], where[part]
-    new = np.concatenate(([True], (group[1:] != group[:-1]) | (where[1:] != where[:-1])))
-    starts = np.flatnonzero(new)
-    pcounts = np.diff(np.append(starts, members.size))
-    several = np.repeat(pcounts >= 2, pcounts)
-    members = members[several]
-    if not members.size:
-        return {}
-    pcounts = pcounts[pcounts >= 2]
-    pid = np.repeat(np.arange(pcounts.size), pcounts)
-    against = _canonicals(members, pid, paragraphs, sizes, config)[pid]
-    other = members != against
-    m, c = members[other], against[other]
-    ok = check(np.stack([np.minimum(m, c), np.maximum(m, c)], axis=1))
-    return dict(zip(zip(m.tolist(), c.tolist()), ok.tolist()))
+    out: Dict[Tuple[int, int], bool] = {}
+    level = np.zeros(members.size, dtype=np.int64)  # which round of failures a member is in
+    while members.size:
+        part = np.lexsort((members, level, where, group))  # by cluster, story, round; members ascending
+        members, group, where, level = members[part], group[part], where[part], level[part]
+        new = np.concatenate(([True], (group[1:] != group[:-1]) | (where[1:] != where[:-1]) | (level[1:] != level[:-1])))
+        starts = np.flatnonzero(new)
+        pcounts = np.diff(np.append(starts, members.size))
+        several = np.repeat(pcounts >= 2, pcounts)
+        members, group, where, level = members[several], group[several], where[several], level[several]
+        if not members.size:
+            break
+        pcounts = pcounts[pcounts >= 2]
+        pid = np.repeat(np.arange(pcounts.size), pcounts)
+        against = _canonicals(members, pid, paragraphs, sizes, config)[pid]
+        other = members != against
+        m, c = members[other], against[other]
+        ok = check(np.stack([np.minimum(m, c), np.maximum(m, c)], axis=1))
+        out.update(zip(zip(m.tolist(), c.tolist()), ok.tolist()))
+        failed = np.flatnonzero(other)[~ok]
+        members, group, where, level = members[failed], group[failed], where[failed], level[failed] + 1
+    return out
 
 
 def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs: Sequence[Paragraph], sizes: Sequence[int],
                   clusters: Sequence[Cluster], cluster_of: Dict[int, str], config: Config,
                   doc_titles: Optional[Sequence[Optional[str]]] = None, check: Optional[Check] = None,
-                  links: Optional[np.ndarray] = None) -> List[Story]:
+                  links: Optional[np.ndarray] = None, document_stories: Optional[np.ndarray] = None) -> List[Story]:
     """Stories in order of their first document; every document is in exactly one story.
 
     ``doc_titles``: each document's own title (None: none); ``check``: the verification
     rule on paragraph-index pairs (an ``ok`` mask), used to split what a story shows of a
     cluster whose canonical it does not carry (without it, such a part is shown as one); a
     check with a ``release`` method is released once the batch of those checks is done;
-    ``links``: each paragraph's component of matches, which links documents (default: its
-    cluster).
+    ``links``: each paragraph's component of matches, which links documents beside its
+    cluster (see ``_linked_documents``); ``document_stories``: each document's story label
+    (``link_documents``), when linked already (then ``links`` is not used).
     """
     ndocs = len(doc_ids)
     if doc_titles is None:
         doc_titles = [None] * ndocs
     position = {doc_id: k for k, doc_id in enumerate(doc_ids)}
     doc_of = np.fromiter((position[p.doc_id] for p in paragraphs), dtype=np.int64, count=len(paragraphs))
-    if links is None:
-        links = np.arange(len(paragraphs), dtype=np.int64)
+    if document_stories is not None:
+        labels = np.asarray(document_stories, dtype=np.int64)
+    else:
+        by_cluster = np.arange(len(paragraphs), dtype=np.int64)
         for c in clusters:
-            links[list(c.members)] = c.members[0]
-    labels = _linked_documents(doc_of, ndocs, links, config, sizes)
+            by_cluster[list(c.members)] = c.members[0]
+        groupings = [by_cluster] if links is None else [np.asarray(links), by_cluster]
+        labels = _linked_documents(doc_of, ndocs, groupings, config, sizes)
+        del groupings, by_cluster
     order = np.argsort(doc_of, kind="stable")  # paragraphs by document, in reading order
     bounds = np.searchsorted(doc_of[order], np.arange(ndocs + 1)).tolist()
     flat = order.tolist()
@@ -404,8 +503,22 @@ def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs
             return by_id[k].canonical  # the story carries the whole cluster: its canonical is known
         return _best(carriers, paragraphs, sizes, config)
 
+    def head_and_body(k: int) -> Tuple[Optional[str], List[int]]:
+        """A document's headline (its title without the site's name, or its first paragraph's
+        text) and its text's paragraphs."""
+        own = by_doc[doc_ids[k]]
+        title = without_site(doc_titles[k], doc_sources[k]) if doc_titles[k] else doc_titles[k]
+        if own and (title or len(own) >= 2):
+            texts = [paragraphs[i].text for i in own[:2]]
+            if headline(title, texts) or (title and title != doc_titles[k] and headline(doc_titles[k], texts)):
+                return texts[0] if title is None else title, own[1:]
+        return title, own
+
+    headed = [head_and_body(k) for k in range(ndocs)]  # once: the headlines decide what is carried
+    dropped = np.fromiter((by_doc[doc_ids[k]][0] for k in range(ndocs) if len(headed[k][1]) < len(by_doc[doc_ids[k]])),
+                          dtype=np.int64)
     checking = check is not None
-    verified = _prechecked(clusters, doc_of, labels, paragraphs, sizes, config, check)
+    verified = _prechecked(clusters, doc_of, labels, paragraphs, sizes, config, check, dropped)
     if hasattr(check, "release"):  # the shingle sets can go: the batch above checked what is needed
         check.release()
         check = None
@@ -430,17 +543,6 @@ def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs
     single = {d: (d,) for d in doc_ids}
     single.update((s, (s,)) for s in set(doc_sources))
 
-    def head_and_body(k: int) -> Tuple[Optional[str], List[int]]:
-        """A document's headline (its title without the site's name, or its first paragraph's
-        text) and its text's paragraphs."""
-        own = by_doc[doc_ids[k]]
-        title = without_site(doc_titles[k], doc_sources[k]) if doc_titles[k] else doc_titles[k]
-        if own and (title or len(own) >= 2):
-            texts = [paragraphs[i].text for i in own[:2]]
-            if headline(title, texts) or (title and title != doc_titles[k] and headline(doc_titles[k], texts)):
-                return texts[0] if title is None else title, own[1:]
-        return title, own
-
     cluster_get = cluster_of.get
     stories: List[Story] = []
     for label in sorted(members_of):
@@ -448,7 +550,7 @@ def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs
         docs = [doc_ids[k] for k in positions]
         if len(docs) == 1:  # most stories: one document, each paragraph its own canonical
             doc = docs[0]
-            title, own = head_and_body(positions[0])
+            title, own = headed[positions[0]]
             keys = list(map(cluster_get, own))
             named = [k for k in keys if k is not None]
             if len(set(named)) == len(named):  # no cluster twice in the document
@@ -465,7 +567,7 @@ def build_stories(doc_ids: Sequence[str], doc_sources: Sequence[str], paragraphs
         heads: Dict[str, Optional[str]] = {}
         body: Dict[str, List[int]] = {}
         for k, d in zip(positions, docs):
-            heads[d], body[d] = head_and_body(k)
+            heads[d], body[d] = headed[k]
         base = max(docs, key=lambda d: (len(body[d]), -rank[d]))
         order: List[object] = []
         placed: set = set()

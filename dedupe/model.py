@@ -164,7 +164,9 @@ class Result:
 
     ``matches`` is a read-only sequence of ``Match`` sorted by (a, b): every paragraph's
     earliest verified match, plus the verified pairs that join clusters those leave apart
-    (not every pair: a cluster of n copies has n(n-1)/2).
+    (not every pair: a cluster of n copies has n(n-1)/2), among them pairs found through
+    containment keys only (abridged or extended copies: ``matches.banded`` is False for
+    those, which are never a paragraph's ``duplicate_of``).
     """
 
     documents: Tuple[CleanedDocument, ...]

@@ -29,7 +29,7 @@ from typing import (Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Ma
 import numpy as np
 
 from . import candidates, fingerprint
-from .canonical import build_clusters, build_stories, verified_stars
+from .canonical import build_clusters, build_stories, link_documents, stars_by_story, verified_stars
 from .clean.cleaner import clean_document, extract_page, split_lines, with_page_metadata
 from .clean import rules as R
 from .clean.learned import (CorpusLine, corpus_keys, corpus_lines, learn_corpus_keys, learn_template_keys, line_key,
@@ -142,10 +142,14 @@ def _note(source: str, pages: int) -> str:
     return f"line repeated on many of the {pages} pages of source {source!r} (site template)"
 
 
-def _fingerprint(texts: Sequence[str], config: Config) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(values, offsets, keys, live)``: flat shingle sets, band keys (n, bands), rows with shingles."""
+def _fingerprint(texts: Sequence[str], config: Config) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple]:
+    """``(values, offsets, keys, live, contained)``: flat shingle sets, band keys (n, bands),
+    rows with shingles, and the containment keys ``(packed, count per paragraph)``
+    (``candidates.pack_keys``)."""
     values, offsets, sigs = fingerprint.fingerprint_flat(texts, config)
-    return (values, offsets, *candidates.band_keys(sigs, config))
+    owner, key = candidates.containment_keys(values, offsets, config)
+    contained = (candidates.pack_keys(owner, key), np.bincount(owner, minlength=len(texts)).astype(np.int32))
+    return (values, offsets, *candidates.band_keys(sigs, config), contained)
 
 
 #: What a worker sends back per chunk: per document (the removals as tuples, the kept
@@ -175,18 +179,19 @@ def _clean_job(args) -> _Cleaned:
         paragraphs.extend(cleaned.paragraphs)
     if not with_fingerprints:
         return out, None
-    values, offsets, keys, live = _fingerprint(paragraphs, config)
-    return out, (values, offsets, list(np.ascontiguousarray(keys.T)), live)  # one key array per band
+    values, offsets, keys, live, contained = _fingerprint(paragraphs, config)
+    return out, (values, offsets, list(np.ascontiguousarray(keys.T)), live, contained)  # one key array per band
 
 
 class _Prepared:
     """Cleaned documents, their paragraphs and the paragraphs' fingerprints: flat shingle
     sets (``values``, ``offsets``), band keys (one array or a list of per-chunk arrays)."""
 
-    def __init__(self, cleaned, paragraphs, values, offsets, keys, live, bytes_in: int = 0):
+    def __init__(self, cleaned, paragraphs, values, offsets, keys, live, contained, bytes_in: int = 0):
         self.cleaned: List[CleanedDocument] = cleaned
         self.paragraphs: List[Paragraph] = paragraphs
         self.values, self.offsets, self.keys, self.live = values, offsets, keys, live
+        self.contained = contained  # containment keys (packed, count per paragraph), see ``_fingerprint``
         self.bytes_in = bytes_in
 
 
@@ -292,9 +297,9 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
         del batches
         cleaned: List[CleanedDocument] = []
         paragraphs: List[Paragraph] = []
-        values, offsets, live = [], [np.zeros(1, np.int64)], []
+        values, offsets, live, packed, counts = [], [np.zeros(1, np.int64)], [], [], []
         keys: List[List[np.ndarray]] = [[] for _ in range(config.bands)]
-        bytes_in = 0
+        bytes_in = fingerprinted = 0
         for k, (a, b, future) in enumerate(jobs):
             docs_out, fp = future.result()
             jobs[k] = None  # its result is taken: let it go
@@ -306,7 +311,11 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
                 doc_id, source = doc.id, doc.source
                 paragraphs.extend([Paragraph(doc_id, i, t, source) for i, t in enumerate(parts)])
             if fp is not None:
-                v, o, kk, lv = fp
+                v, o, kk, lv, (c_packed, c_counts) = fp
+                c_packed += np.uint64(fingerprinted)  # the chunk's paragraphs follow those before (low bits)
+                packed.append(c_packed)
+                counts.append(c_counts)
+                fingerprinted += lv.size
                 values.append(v)
                 offsets.append(o[1:] + offsets[-1][-1])
                 for band, column in enumerate(kk):
@@ -321,6 +330,7 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
         np.concatenate(offsets),
         keys,  # per band, per chunk: ``candidates.buckets`` consumes one band at a time
         np.concatenate(live) if live else np.zeros(0, bool),
+        (np.concatenate(packed) if packed else np.zeros(0, np.uint64), np.concatenate(counts) if counts else np.zeros(0, np.int32)),
         bytes_in,
     )
 
@@ -359,16 +369,26 @@ def _collapse(prepared: _Prepared, config: Config, progress: Progress):
     started = time.perf_counter()
     shared = candidates.buckets(prepared.keys, prepared.live)
     prepared.keys = None  # the buckets hold what is needed of them
+    packed, key_counts = prepared.contained
+    prepared.contained = None
+    # Abridged and extended copies: shared sampled shingles (see Config.containment_sample).
+    extra = [candidates.packed_buckets(packed, config)] if packed.size else []
+    del packed
     bucketed = time.perf_counter()
     first = candidates.earliest_matches(shared, n, prepared.values, prepared.offsets, config)
     labels = connected_components(n, first.pairs)
     more = candidates.cross_matches(shared, labels, prepared.values, prepared.offsets, config, first)
     del shared
-    log.info("match: %d paragraphs bucketed in %.1f s; %d + %d verified pairs in %.1f s", n, bucketed - started,
-             len(first), len(more), time.perf_counter() - bucketed)
     if len(more):
         labels = connected_components(n, np.concatenate([first.pairs, more.pairs]))
-    matches = candidates.Matches.join(first, more).in_order()
+    found = candidates.Matches.join(first, more)
+    contained = candidates.containment_cross(extra, key_counts, labels, prepared.values, prepared.offsets, config, found)
+    del extra, key_counts
+    log.info("match: %d paragraphs bucketed in %.1f s; %d + %d + %d verified pairs in %.1f s", n, bucketed - started,
+             len(first), len(more), len(contained), time.perf_counter() - bucketed)
+    if len(contained):
+        labels = connected_components(n, np.concatenate([found.pairs, contained.pairs]))
+    matches = candidates.Matches.join(found, contained).in_order()
     matches.failed = None  # only needed while matching
     progress("match", n, n)
     started = time.perf_counter()
@@ -378,13 +398,17 @@ def _collapse(prepared: _Prepared, config: Config, progress: Progress):
     components = labels
     known = (matches.pairs[:, 0] << 32) | matches.pairs[:, 1] if len(matches) else None  # sorted: matches are in (a, b) order
     labels = verified_stars(labels, paragraphs, sizes, check, config, known)  # a chain is not one cluster
-    known = None
+    docs = prepared.cleaned
+    doc_ids = [c.document.id for c in docs]
+    doc_stories, story_of = link_documents(doc_ids, paragraphs, sizes, components, labels, config)
+    labels = stars_by_story(labels, story_of, paragraphs, sizes, check, config, known)  # each shown once
+    known = story_of = None
     sizes = sizes.tolist()
     clusters, cluster_of = build_clusters(labels, paragraphs, sizes, config)
     clustered = time.perf_counter()
-    docs = prepared.cleaned
-    stories = build_stories([c.document.id for c in docs], [c.document.source for c in docs], paragraphs, sizes,
-                            clusters, cluster_of, config, [c.document.title for c in docs], check, components)
+    stories = build_stories(doc_ids, [c.document.source for c in docs], paragraphs, sizes,
+                            clusters, cluster_of, config, [c.document.title for c in docs], check, components,
+                            document_stories=doc_stories)
     check.release()
     log.info("stories: %d clusters in %.1f s, %d stories in %.1f s", len(clusters), clustered - started,
              len(stories), time.perf_counter() - clustered)
@@ -396,20 +420,24 @@ def collapse(docs: Sequence[CleanedDocument], config: Config, progress: Progress
     """Paragraphs, verified matches, clusters and stories of cleaned documents."""
     paragraphs: List[Paragraph] = list(paragraphs_of(docs))
     progress("fingerprint", 0, len(paragraphs))
-    values, offsets, keys, live = _fingerprint([p.text for p in paragraphs], config)
+    values, offsets, keys, live, contained = _fingerprint([p.text for p in paragraphs], config)
     progress("fingerprint", len(paragraphs), len(paragraphs))
-    return _collapse(_Prepared(list(docs), paragraphs, values, offsets, keys, live), config, progress)
+    return _collapse(_Prepared(list(docs), paragraphs, values, offsets, keys, live, contained), config, progress)
 
 
-def all_matches(paragraphs: Sequence[Paragraph], config: Config) -> List[Match]:
-    """Every verified candidate pair of ``paragraphs``, sorted by (a, b).
+def all_matches(paragraphs: Sequence[Paragraph], config: Config, containment: bool = True) -> List[Match]:
+    """Every verified candidate pair of ``paragraphs``, sorted by (a, b): band candidates
+    and (unless ``containment`` is False) containment candidates.
 
     ``collapse`` keeps only the matches clustering needs (a cluster of n copies has
     n(n-1)/2 pairs); a report that names every pair of near-duplicate paragraphs between
     documents (``dedupe check``) asks for all of them, on a folder-sized input.
     """
     sets, sigs = fingerprint.fingerprint_batch([p.text for p in paragraphs], config)
-    return candidates.verify(candidates.candidate_pairs(sigs, config), sets, config)
+    pairs = candidates.candidate_pairs(sigs, config)
+    if containment:
+        pairs = np.concatenate([pairs, candidates.containment_pairs(*candidates.flat_sets(sets), config)])
+    return candidates.verify(pairs, sets, config)
 
 
 def _utf8_size(story) -> int:

@@ -58,13 +58,18 @@ def story_records(result: Result) -> Iterator[dict]:
 
 
 def _earliest_arrays(result: Result) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(b, a, jaccard, containment)`` arrays: each matched paragraph ``b``'s earliest match
-    (smallest ``a``), from the match arrays (a million ``Match`` objects cost seconds); a
-    Result built by hand with a plain sequence of ``Match`` is turned into arrays first."""
+    """``(b, a, jaccard, containment)`` arrays: each matched paragraph ``b``'s earliest band
+    match (smallest ``a``), from the match arrays (a million ``Match`` objects cost seconds); a
+    Result built by hand with a plain sequence of ``Match`` is turned into arrays first, and
+    its pairs all count as band matches."""
     m = result.matches
     if not isinstance(m, Matches):
         m = Matches(np.array([(x.a, x.b) for x in m], dtype=np.int64).reshape(-1, 2),
                     np.array([x.jaccard for x in m]), np.array([x.containment for x in m]), None).in_order()
+    if m.banded is not None and not m.banded.all():
+        # Pairs found through containment keys only join clusters; a duplicate is what
+        # ``dedupe index add`` answers: the earliest verified band candidate.
+        m = Matches(m.pairs[m.banded], m.jaccard[m.banded], m.containment[m.banded], None)
     if not len(m):
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
     b = m.pairs[:, 1]

@@ -211,3 +211,68 @@ def test_forked_map_order_and_errors():
         forked_map(boom, [1, 2, 3])
     with pytest.raises(ValueError, match="three"):  # raised here, children still reaped
         forked_map(boom, [3, 1, 2])
+
+
+# --- containment candidates ------------------------------------------------------------
+
+WIRE = ("Rescue teams reached the village of Aldmere late on Sunday after a landslide cut the only road into the "
+        "valley. The regional governor said eleven people were still missing and that helicopters would resume the "
+        "search at dawn. Heavy rain had soaked the hillside for a week before the slope gave way above the school "
+        "and the market square. Residents described a roar like a passing train and said the mud filled the lower "
+        "streets within minutes.")
+
+
+def test_cut_copy_is_found_through_containment_keys():
+    """A copy that keeps a third of a wire paragraph shares no MinHash band with it (Jaccard
+    ~0.3) but passes on containment: the containment keys find it, and with them off it is
+    missed."""
+    import dedupe
+
+    cut = WIRE.split(". ")[1] + "."
+    docs = [dedupe.Document(id="a", source="x", text=WIRE), dedupe.Document(id="b", source="y", text=cut)]
+    on = dedupe.run(docs, Config(workers=1))
+    off = dedupe.run(docs, Config(workers=1, containment_sample=0))
+    assert [(m.a, m.b) for m in on.matches] == [(0, 1)]
+    assert on.matches[0].jaccard < 0.5 <= Config().containment_threshold <= on.matches[0].containment
+    assert on.matches.banded.tolist() == [False]  # joins the cluster, is no duplicate_of
+    assert len(on.clusters) == 1 and not off.matches and not off.clusters
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 40), st.integers(0, 2**32 - 1), st.integers(2, 6))
+def test_contained_candidates_hold_every_pair_sharing_half_the_keys(count, seed, components):
+    """Prefix filtering loses nothing: every pair of paragraphs of different components that
+    shares at least half of the keys of the one with fewer is a candidate (brute force)."""
+    from dedupe.candidates import _contained_candidates, containment_buckets
+
+    rng = np.random.default_rng(seed)
+    vocabulary = rng.integers(1, 60, 1)[0] + 1  # a small vocabulary: many shared keys
+    sets = [np.unique(rng.integers(0, vocabulary, rng.integers(1, 12))) for _ in range(count)]
+    owner = np.concatenate([np.full(s.size, i) for i, s in enumerate(sets)]).astype(np.int64)
+    key = np.concatenate(sets).astype(np.uint32)
+    labels = rng.integers(0, components, count)
+    cfg = Config(containment_bucket_cap=count + 1)  # no cap: the filter alone is under test
+    lists = [containment_buckets(owner, key, cfg)]
+    got = set(_contained_candidates(lists, np.bincount(owner, minlength=count), labels).tolist())
+    import dedupe.candidates as candidates_module
+
+    step = candidates_module._PAIR_STEP
+    candidates_module._PAIR_STEP = 1  # the listing in the smallest steps gives the same pairs
+    try:
+        assert set(_contained_candidates(lists, np.bincount(owner, minlength=count), labels).tolist()) == got
+    finally:
+        candidates_module._PAIR_STEP = step
+    for i, j in itertools.combinations(range(count), 2):
+        shared = np.intersect1d(sets[i], sets[j]).size
+        if labels[i] != labels[j] and 2 * shared >= min(sets[i].size, sets[j].size):
+            assert (i << 32 | j) in got, (i, j)
+
+
+def test_containment_bucket_cap_keeps_the_first_carriers():
+    """A key gives candidates to the first ``containment_bucket_cap`` paragraphs that carry
+    it, so a phrase common in the language stops costing pairs, and input order decides."""
+    from dedupe.candidates import containment_buckets
+
+    owner = np.arange(10, dtype=np.int64)
+    members, starts = containment_buckets(owner, np.full(10, 5, np.uint32), Config(containment_bucket_cap=4))
+    assert members.tolist() == [0, 1, 2, 3] and starts.tolist() == [True, False, False, False]

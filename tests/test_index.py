@@ -32,17 +32,16 @@ P3 = "Analysts had expected the decision, which was announced after markets clos
 
 
 def batch_verdicts(docs, config):
-    """(doc, index, duplicate_of) per paragraph of one batch run: the earliest verified match before it."""
-    result = dedupe.run(docs, config)
-    earliest = {}
-    for m in result.matches:
-        if m.b not in earliest or m.a < earliest[m.b].a:
-            earliest[m.b] = m
+    """(doc, index, duplicate_of) per paragraph of one batch run, as documents.jsonl has it:
+    the earliest verified band match before it."""
+    from dedupe.write import document_records
+
     out = []
-    for i, p in enumerate(result.paragraphs):
-        m = earliest.get(i)
-        of = None if m is None else (result.paragraphs[m.a].doc_id, result.paragraphs[m.a].index, m.jaccard, m.containment)
-        out.append((p.doc_id, p.index, of))
+    for record in document_records(dedupe.run(docs, config)):
+        for p in record["paragraphs"]:
+            d = p["duplicate_of"]
+            out.append((record["id"], p["index"],
+                        None if d is None else (d["document"], d["paragraph"], d["jaccard"], d["containment"])))
     return out
 
 
