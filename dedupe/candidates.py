@@ -492,6 +492,24 @@ def earliest_matches(shared: list[tuple[np.ndarray, np.ndarray]], n: int, values
     return Matches.join(tried, rest)
 
 
+def _mixed_buckets(members: np.ndarray, starts: np.ndarray, labels: np.ndarray):
+    """``(entries, sizes)`` of the buckets (``buckets``'s form) that hold more than one
+    component of ``labels``: a mask over the entries and those buckets' sizes; None when
+    there is none (only such a bucket can join anything)."""
+    first = np.flatnonzero(starts)
+    lab = labels[members]
+    mixed = np.minimum.reduceat(lab, first) != np.maximum.reduceat(lab, first)
+    if not mixed.any():
+        return None
+    lengths = np.diff(np.append(first, members.size))
+    return np.repeat(mixed, lengths), lengths[mixed]
+
+
+def _tried(known: Matches) -> np.ndarray:
+    """Sorted keys of every pair ``known`` verified or rejected (never to be checked again)."""
+    return sorted_unique(np.concatenate([known.failed, _pair_keys(known.pairs[:, 0], known.pairs[:, 1])]))
+
+
 def _contained_candidates(extra: Sequence[tuple[np.ndarray, np.ndarray]], key_counts: np.ndarray,
                           labels: np.ndarray) -> np.ndarray:
     """Sorted unique pair keys ``a * 2**32 + b`` of paragraphs with different ``labels``
@@ -514,17 +532,14 @@ def _contained_candidates(extra: Sequence[tuple[np.ndarray, np.ndarray]], key_co
     for members, starts in extra:
         if not members.size:
             continue
-        # Only buckets that hold more than one component can join anything.
-        bucket_start = np.flatnonzero(starts)
-        lab = labels[members].astype(np.int32)
-        mixed = np.minimum.reduceat(lab, bucket_start) != np.maximum.reduceat(lab, bucket_start)
-        if not mixed.any():
+        found_mixed = _mixed_buckets(members, starts, labels)
+        if found_mixed is None:
             continue
-        size = np.diff(np.append(bucket_start, members.size))
-        sel = np.repeat(mixed, size)
-        members, lab = members[sel], lab[sel]
+        sel, size = found_mixed
+        members = members[sel]
         del sel
-        size = size[mixed].astype(np.int32)
+        lab = labels[members].astype(np.int32)
+        size = size.astype(np.int32)
         bucket = np.repeat(np.arange(size.size, dtype=np.int32), size)
         # Entries by bucket, then component: a paragraph's partners in a bucket are the
         # entries outside its component's run, two ranges (copies joined already are skipped
@@ -618,8 +633,7 @@ def containment_cross(extra: Sequence[tuple[np.ndarray, np.ndarray]], key_counts
     already verified or rejected.  With ``known`` from ``earliest_matches`` and
     ``cross_matches``, none of them is a band candidate (``banded`` False): they join
     clusters, and no paragraph's earliest band match changes."""
-    done = sorted_unique(np.concatenate([known.failed, _pair_keys(known.pairs[:, 0], known.pairs[:, 1])]))
-    keys = _without(_contained_candidates(extra, key_counts, labels), done)
+    keys = _without(_contained_candidates(extra, key_counts, labels), _tried(known))
     found = Matches.of(keys, values, offsets, config, np.zeros(0, np.int64))
     found.banded = np.zeros(len(found), dtype=bool)  # not band candidates: ``known`` held every one of those
     return found
@@ -630,18 +644,15 @@ def cross_matches(shared: list[tuple[np.ndarray, np.ndarray]], labels: np.ndarra
     """Verified candidate pairs whose ends have different ``labels`` (components so far),
     skipping pairs ``known`` already verified or rejected.  With ``known`` from
     ``earliest_matches``, the components of both equal those of every verified candidate pair."""
-    done = sorted_unique(np.concatenate([known.failed, _pair_keys(known.pairs[:, 0], known.pairs[:, 1])]))
+    done = _tried(known)
     found: list[np.ndarray] = []
     for members, starts in shared:
         if not members.size:
             continue
-        lab = labels[members]
-        first = np.flatnonzero(starts)
-        mixed = np.minimum.reduceat(lab, first) != np.maximum.reduceat(lab, first)
-        if not mixed.any():
+        found_mixed = _mixed_buckets(members, starts, labels)
+        if found_mixed is None:
             continue
-        lengths = np.diff(np.append(first, members.size))
-        sel = np.repeat(mixed, lengths)
+        sel = found_mixed[0]
         sub, sub_starts = members[sel], starts[sel]
         keys = _bucket_pairs(np.cumsum(sub_starts), sub.astype(np.int64))  # every pair inside the mixed buckets
         a, b = keys >> 32, keys & 0xFFFFFFFF

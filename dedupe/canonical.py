@@ -278,13 +278,13 @@ def _document_links(doc_of: np.ndarray, ndocs: int, labels: np.ndarray, config: 
         total = int(count.sum())
         if total:
             partner = np.repeat(rows + 1 - (np.cumsum(count) - count), count) + np.arange(total)
-            pair = np.repeat(dc[rows], count) * ndocs + dc[partner]
-            pair, shared = sorted_unique(pair, counts=True)  # groups shared, once each
+            listed = np.repeat(dc[rows], count) * ndocs + dc[partner]
+            pair, shared = sorted_unique(listed, counts=True)  # groups shared, once each
             if weighted:  # plus the paragraphs beyond the first on both sides (few pairs have any)
                 extra = np.minimum(np.repeat(mult[rows], count), mult[partner]) - 1
                 more = np.flatnonzero(extra)
                 if more.size:
-                    at = np.searchsorted(pair, np.repeat(dc[rows], count)[more] * ndocs + dc[partner][more])
+                    at = np.searchsorted(pair, listed[more])
                     shared = shared + np.bincount(at, weights=extra[more], minlength=pair.size).astype(shared.dtype)
             a, b = pair // ndocs, pair % ndocs
             # The smaller document is the one with less text (a report printed as one long
