@@ -327,6 +327,42 @@ def containment_pairs(values: np.ndarray, offsets: np.ndarray, config: Config) -
     return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1).astype(np.int64).reshape(-1, 2)
 
 
+def shared_half(key: np.ndarray, counts: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Mask of the pairs whose paragraphs share at least half of the containment keys of
+    the one with fewer (``2 * shared >= min``): the rule prefix filtering finds every pair
+    of, stated exactly.  ``key``: the keys flat, ascending within each paragraph, as
+    ``containment_keys`` gives them; ``counts``: keys per paragraph."""
+    if not len(pairs):
+        return np.zeros(0, bool)
+    offsets = np.zeros(counts.size + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    shared = _intersections(key, offsets, pairs)
+    return 2 * shared >= np.minimum(counts[pairs[:, 0]], counts[pairs[:, 1]])
+
+
+def containment_pairs_exact(key: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Pair keys ``a << 32 | b`` of every pair of paragraphs sharing at least half of the
+    containment keys of the one with fewer: no bucket cap, so whether a pair is a candidate
+    depends on the two paragraphs alone, never on what else is in the corpus (``dedupe
+    check`` and its cache need that; a run at corpus scale caps buckets instead).  ``key``
+    and ``counts`` as for ``shared_half``."""
+    n = counts.size
+    if not key.size:
+        return np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(n, dtype=np.int64), counts)
+    both = pack_keys(owner, key)
+    both.sort()
+    sk = (both >> _U64(32)).astype(np.uint32)
+    new = np.ones(sk.size, dtype=bool)
+    new[1:] = sk[1:] != sk[:-1]
+    lengths = np.diff(np.append(np.flatnonzero(new), both.size))
+    shared = np.repeat(lengths >= 2, lengths)
+    buckets = ((both[shared] & _U64(0xFFFFFFFF)).astype(np.int32), new[shared])
+    found = _contained_candidates([buckets], counts, np.arange(n, dtype=np.int64))
+    pairs = np.stack([found >> 32, found & 0xFFFFFFFF], axis=1).astype(np.int64).reshape(-1, 2)
+    return found[shared_half(key, counts, pairs)]
+
+
 def _bucket_start_positions(starts: np.ndarray) -> np.ndarray:
     """For every position, the position where its bucket begins."""
     return np.maximum.accumulate(np.where(starts, np.arange(starts.size), 0))

@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
-from datasketch import MinHash
 
 from .config import Config
 
@@ -238,13 +237,39 @@ def _permutations(config: Config) -> tuple[np.ndarray, np.ndarray]:
     return _permutation_arrays(config.num_perm, config.seed)
 
 
+#: Permutation parameters handed in by a cache (``remember_permutations``), by (num_perm, seed).
+_REMEMBERED: dict = {}
+
+
 @functools.lru_cache(maxsize=8)
 def _permutation_arrays(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Made once per process and settings: drawing them was ~80 us of a 0.28 ms index query."""
-    a, b = MinHash(num_perm=num_perm, seed=seed).permutations
+    """Made once per process and settings: drawing them was ~80 us of a 0.28 ms index query.
+
+    datasketch is imported here, not with the module: it imports scipy, 0.6 s of every
+    command's start, which a ``dedupe check`` answered from its cache does not need."""
+    if (num_perm, seed) in _REMEMBERED:
+        a, b = _REMEMBERED[(num_perm, seed)]
+    else:
+        from datasketch import MinHash
+
+        a, b = MinHash(num_perm=num_perm, seed=seed).permutations
     a, b = np.array(a, dtype=_U32), np.array(b, dtype=_U32)
     a.flags.writeable = b.flags.writeable = False  # shared by every caller: read-only
     return a, b
+
+
+def permutations(config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine32 permutation parameters ``(a, b)`` for ``config``."""
+    return _permutations(config)
+
+
+def remember_permutations(config: Config, a: np.ndarray, b: np.ndarray) -> None:
+    """Use ``(a, b)`` as ``config``'s permutation parameters without importing datasketch:
+    for a cache that stored them when it was built with the same settings (the cache's
+    settings record holds num_perm and seed, and its format is tied to the datasketch major)."""
+    key = (config.num_perm, config.seed)
+    if key not in _REMEMBERED:
+        _REMEMBERED[key] = (np.asarray(a, dtype=_U32), np.asarray(b, dtype=_U32))
 
 
 def _signatures_flat(values: np.ndarray, offsets: np.ndarray, config: Config) -> np.ndarray:

@@ -37,6 +37,7 @@ from .clean.learned import (CorpusLine, corpus_keys, corpus_lines, learn_corpus_
 from .cluster import connected_components
 from .config import Config
 from .model import CleanedDocument, Document, Match, Paragraph, Removal, Report, Result
+from .arrays import sorted_unique
 from .paragraphs import paragraphs_of
 from .parallel import Spool, Text, can_fork, collector_paused, executor, read_text, submit
 from .read import as_documents, valid_text
@@ -317,7 +318,8 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
                 counts.append(c_counts)
                 fingerprinted += lv.size
                 values.append(v)
-                offsets.append(o[1:] + offsets[-1][-1])
+                if o.size > 1:  # a chunk or document without paragraphs adds no offset
+                    offsets.append(o[1:] + offsets[-1][-1])
                 for band, column in enumerate(kk):
                     keys[band].append(column)
                 live.append(lv)
@@ -438,6 +440,29 @@ def all_matches(paragraphs: Sequence[Paragraph], config: Config, containment: bo
     if containment:
         pairs = np.concatenate([pairs, candidates.containment_pairs(*candidates.flat_sets(sets), config)])
     return candidates.verify(pairs, sets, config)
+
+
+def local_matches(prepared: _Prepared, config: Config) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(pairs (k, 2), jaccard, containment)``: every verified pair of prepared paragraphs
+    whose candidacy depends on the two paragraphs alone: a shared LSH band, or at least half
+    of the containment keys of the one with fewer (``candidates.containment_pairs_exact``,
+    no bucket cap).  Sorted by (a, b); nothing of ``prepared`` is changed.
+
+    ``dedupe check`` reports every such pair; that each depends on its two paragraphs only is
+    what lets its cache answer for a new file without the rest of the corpus."""
+    ids = np.flatnonzero(prepared.live).astype(np.int64)
+    found = []
+    for band in prepared.keys:
+        keys = np.concatenate(band) if band else np.zeros(0, np.uint32)
+        found.append(candidates._bucket_pairs(keys[ids], ids))
+    packed, counts = prepared.contained
+    if packed.size:
+        key = (packed >> np.uint64(32)).astype(np.uint32)  # owner ascending, keys ascending within (containment_keys)
+        found.append(candidates.containment_pairs_exact(key, counts))
+    keys = sorted_unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    pairs = np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1).astype(np.int64).reshape(-1, 2)
+    ok, jac, con = candidates.verify_flat(pairs, prepared.values, prepared.offsets, config)
+    return pairs[ok], jac[ok], con[ok]
 
 
 def _utf8_size(story) -> int:

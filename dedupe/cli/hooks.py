@@ -55,23 +55,27 @@ def fix(files, dry_run) -> None:
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--write-baseline", is_flag=True,
               help="Accept every current finding in all data folders: write the baseline file and exit 0.")
-def check(files, write_baseline) -> None:
+@click.option("--no-cache", is_flag=True,
+              help="Read and fingerprint every data file afresh; neither use nor update the cache "
+                   "(.git/dedupe/cache.sqlite3). The findings are the same.")
+def check(files, write_baseline, no_cache) -> None:
     """Fail when FILES hold noise or near-duplicate any document in the data folders.
 
     Every call compares against the whole data folder(s), so the verdict does not depend on
     how the file list is split.  No FILES: check every data file.  One line per finding.
+    Unchanged files are taken from a cache in the repository's git directory.
     """
     try:
         settings = load_settings()
         if write_baseline:
-            findings = find_all(settings)
+            findings = find_all(settings, use_cache=not no_cache)
             text = baseline_text(findings)
             write_atomic_new(settings.root / settings.baseline, text.encode("utf-8"))
             click.echo(f"dedupe check: wrote {settings.baseline} accepting {len(findings)} findings", err=True)
             return
         progress = progress_for(quiet=False)
         try:
-            found, accepted = run_check(settings, list(files) if files else None, progress)
+            found, accepted = run_check(settings, list(files) if files else None, progress, use_cache=not no_cache)
         finally:
             progress.close()
     except DedupeError as err:

@@ -1,23 +1,33 @@
 """The checker: noise left in the given files, and their near-duplicates anywhere in the data folders.
 
-Every call reads the *whole* configured data folder(s) -- the files git tracks or has
+Every call looks at the *whole* configured data folder(s) -- the files git tracks or has
 staged there when the root is a git work tree (``git ls-files``: the state being
 committed, since pre-commit stashes unstaged changes and untracked files are not part of
-the commit), else every file below them -- and runs the pipeline's clean and collapse
-stages over all of them.  The given files only select which findings are reported, so
-the verdict for a file is the same however pre-commit splits the list, and a staged file
-that repeats a file committed long ago is caught.
+the commit), else every file below them: every document is cleaned (with the templates
+and corpus boilerplate learned from all of them) and fingerprinted, and every verified
+near-duplicate paragraph pair between documents is found.  The given files only select
+which findings are reported, so the verdict for a file is the same however pre-commit
+splits the list, and a staged file that repeats a file committed long ago is caught.
+Unchanged files are answered from a cache (``dedupe.hook.cache``); ``--no-cache`` does
+all the work afresh and prints the same.
 
 Findings, one line each, sorted (a JSONL record is named ``path:line``):
 
 * ``path:line: rule: text`` -- a noise line the cleaner removes, including lines the
   per-source learned template removes (HTML pages are not checked for noise: their
   chrome is removed at run time and cannot be fixed in the file);
-* ``path: same story as OTHER (N near-duplicate paragraphs)`` -- two documents the story
-  stage joins;
+* ``path: same story as OTHER (N near-duplicate paragraphs)`` -- two documents that meet
+  the story stage's linking rule between themselves (``Config.story_min_shared``
+  paragraphs, or ``story_min_share`` of the smaller one);
 * ``path: paragraph N near-duplicates OTHER paragraph M (jaccard 0.93)`` -- a verified
   near-duplicate paragraph pair between documents that are not one story.  Paragraphs
-  count from 1 in the cleaned text.
+  count from 0 in the cleaned text.
+
+A pair is a candidate when its two paragraphs share an LSH band or half of the
+containment keys of the one with fewer, with no bucket cap (``pipeline.local_matches``),
+and "same story" is decided per pair of documents, not through chains of them: each
+finding depends on its two documents alone, never on what else is in the folder (the
+story stage of ``dedupe run`` links documents transitively across a whole corpus).
 
 A baseline file accepts known findings: noise by (document, rule, text) and duplicates
 by document pair, so line numbers may move without invalidating it.  Documents are
@@ -27,15 +37,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+import numpy as np
+
+from ..config import Config
 from ..errors import ConfigError
 from ..model import Document
-from ..pipeline import Progress, _no_progress, all_matches, clean_documents, collapse
+from ..pipeline import Progress, _no_progress, _prepare, local_matches
 from ..read import _jsonl_documents, decode, detect_format, read_bytes
 from .settings import HookSettings
 
@@ -98,40 +112,152 @@ def require_data_folders(settings: HookSettings) -> None:
             raise ConfigError(f"{settings.origin}: data folder {folder!r} does not exist")
 
 
-def data_files(settings: HookSettings) -> List[str]:
-    """Root-relative paths of every data file in the data folders, sorted."""
+def data_files(settings: HookSettings, exists: bool = True) -> List[str]:
+    """Root-relative paths of every data file in the data folders, sorted (``exists`` False:
+    without checking that the files git lists are in the work tree; the cache stats them anyway)."""
     require_data_folders(settings)
     found = _git_files(settings)
     if found is None:
         found = [p.relative_to(settings.root).as_posix()
                  for folder in settings.data for p in (settings.root / folder).rglob("*") if p.is_file()]
-    return sorted({p for p in found if detect_format(p) and (settings.root / p).is_file()})
+    root = str(settings.root)
+    return sorted({p for p in found if detect_format(p) and (not exists or os.path.isfile(os.path.join(root, p)))})
+
+
+def _file_documents(rel: str, path: Path, settings: HookSettings) -> Tuple[List[Document], List[DocRef]]:
+    """The documents of one data file (ids are unique locations) and where each lives."""
+    config = settings.config
+    text = decode(read_bytes(path, rel), rel, config)
+    fmt = detect_format(rel)
+    source = Path(rel).parent.name or settings.root.name
+    if fmt != "jsonl":
+        kind = "html" if fmt == "html" else "text"
+        return [Document(id=rel, source=source, text=text, kind=kind, origin=rel)], [DocRef(rel, 0, rel, rel, kind)]
+    docs, refs = [], []
+    for doc in _jsonl_documents(text.split("\n"), rel, rel, source, config):
+        where = doc.origin
+        lineno = int(where.rsplit(":", 1)[1])
+        key = where if doc.id == where else f"{rel}#{doc.id}"
+        docs.append(replace(doc, id=where))
+        refs.append(DocRef(rel, lineno, where, key, doc.kind))
+    return docs, refs
 
 
 def load_documents(paths: Iterable[str], settings: HookSettings,
                    progress: Progress = _no_progress) -> Tuple[List[Document], Dict[str, DocRef]]:
     """Documents of root-relative paths (ids are unique locations), and where each lives."""
-    config = settings.config
     docs: List[Document] = []
     refs: Dict[str, DocRef] = {}
     paths = list(paths)
     for n, rel in enumerate(paths, 1):
         progress("read", n, len(paths))
-        text = decode(read_bytes(settings.root / rel, rel), rel, config)
-        fmt = detect_format(rel)
-        source = Path(rel).parent.name or settings.root.name
-        if fmt != "jsonl":
-            kind = "html" if fmt == "html" else "text"
-            docs.append(Document(id=rel, source=source, text=text, kind=kind, origin=rel))
-            refs[rel] = DocRef(rel, 0, rel, rel, kind)
-            continue
-        for doc in _jsonl_documents(text.split("\n"), rel, rel, source, config):
-            where = doc.origin
-            lineno = int(where.rsplit(":", 1)[1])
-            key = where if doc.id == where else f"{rel}#{doc.id}"
-            docs.append(replace(doc, id=where))
-            refs[where] = DocRef(rel, lineno, where, key, doc.kind)
+        file_docs, file_refs = _file_documents(rel, settings.root / rel, settings)
+        docs.extend(file_docs)
+        refs.update((ref.name, ref) for ref in file_refs)
     return docs, refs
+
+
+def cache_folder(settings: HookSettings) -> Path:
+    """Where the check's cache lives: ``dedupe/`` in the work tree's git directory (never
+    committed, per worktree), or ``.dedupe-cache/`` at the root outside git."""
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--absolute-git-dir"], cwd=settings.root, capture_output=True,
+                              check=False)
+    except OSError:
+        proc = None
+    if proc is not None and proc.returncode == 0 and proc.stdout.strip():
+        return Path(proc.stdout.decode("utf-8", "surrogateescape").strip()) / "dedupe"
+    return settings.root / ".dedupe-cache"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What findings are made of, for one document: where it lives, what the cleaner
+    removed (rule, text, where) and its paragraphs' shingle counts."""
+
+    ref: DocRef
+    removals: Tuple[Tuple[str, str, str], ...]
+    sizes: Tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Verified near-duplicate paragraph pairs between documents: ``(doc a, paragraph a,
+    doc b, paragraph b)`` (documents are positions in a list of ``Checked``) and scores."""
+
+    da: np.ndarray
+    pa: np.ndarray
+    db: np.ndarray
+    pb: np.ndarray
+    jaccard: np.ndarray
+    containment: np.ndarray
+
+
+def _cold(paths: List[str], settings: HookSettings, progress: Progress) -> Tuple[List[Checked], Pairs]:
+    """Every document of ``paths`` read, cleaned and fingerprinted afresh, and every verified pair."""
+    config = replace(settings.config, keep_input_text=False)
+    docs, refs = load_documents(paths, settings, progress)
+    prepared = _prepare(docs, config, progress)
+    sizes = np.diff(prepared.offsets)
+    counts = np.array([len(c.paragraphs) for c in prepared.cleaned], np.int64)
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    checked = [Checked(refs[c.document.id], tuple((r.rule, r.text, r.where) for r in c.removals),
+                       tuple(sizes[starts[k]:starts[k + 1]].tolist())) for k, c in enumerate(prepared.cleaned)]
+    pairs, jac, con = local_matches(prepared, config)
+    doc_of = np.repeat(np.arange(counts.size), counts)
+    a, b = pairs[:, 0], pairs[:, 1]
+    cross = doc_of[a] != doc_of[b]
+    a, b, jac, con = a[cross], b[cross], jac[cross], con[cross]
+    return checked, Pairs(doc_of[a], a - starts[doc_of[a]], doc_of[b], b - starts[doc_of[b]], jac, con)
+
+
+def _same_story(a: Checked, b: Checked, found: Sequence[Tuple[int, int]], config: Config) -> bool:
+    """The story stage's linking rule on one pair of documents: they share at least
+    ``story_min_shared`` paragraphs of at least ``story_min_shingles`` shingles, or those make
+    at least ``story_min_share`` of the paragraphs of the one with fewer shingles."""
+    floor = config.story_min_shingles
+    kept = [(i, j) for i, j in found if a.sizes[i] >= floor and b.sizes[j] >= floor]
+    na, nb = len({i for i, _ in kept}), len({j for _, j in kept})
+    if min(na, nb) >= config.story_min_shared:
+        return True
+    ta, tb = sum(a.sizes), sum(b.sizes)
+    return ((ta <= tb and na > 0 and na >= config.story_min_share * len(a.sizes))
+            or (tb <= ta and nb > 0 and nb >= config.story_min_share * len(b.sizes)))
+
+
+def findings_of(docs: Sequence[Checked], pairs: Pairs, wanted: Set[str], config: Config) -> List[Finding]:
+    """The findings of the documents whose path is in ``wanted``, sorted: noise lines, then per
+    other document either one "same story" line or one line per near-duplicate paragraph."""
+    findings: List[Finding] = []
+    for c in docs:
+        ref = c.ref
+        if ref.path not in wanted or ref.kind == "html":
+            continue
+        for rule, text, where in c.removals:
+            line = ref.line or int(where.split()[1])
+            findings.append(Finding(ref.path, line, f"{ref.path}:{line}: {rule}: {text}", ("noise", ref.key, rule, text)))
+    by_pair: Dict[Tuple[int, int], list] = defaultdict(list)
+    for a, i, b, j, jac, con in zip(pairs.da.tolist(), pairs.pa.tolist(), pairs.db.tolist(), pairs.pb.tolist(),
+                                    pairs.jaccard.tolist(), pairs.containment.tolist()):
+        if docs[a].ref.path in wanted:
+            by_pair[(a, b)].append((i, j, jac, con))
+        if docs[b].ref.path in wanted:
+            by_pair[(b, a)].append((j, i, jac, con))
+    for (a, b), found in by_pair.items():
+        ref, oref = docs[a].ref, docs[b].ref
+        accept = ("duplicate",) + tuple(sorted((ref.key, oref.key)))
+        if _same_story(docs[a], docs[b], [(i, j) for i, j, _, _ in found], config):
+            n = len({i for i, _, _, _ in found})
+            findings.append(Finding(ref.path, ref.line, f"{ref.name}: same story as {oref.name} "
+                                    f"({n} near-duplicate paragraph{'s' if n != 1 else ''})", accept))
+            continue
+        for i, j, jac, con in sorted(found, key=lambda t: (t[0], t[1])):
+            score = f"jaccard {_fmt(jac)}"
+            if jac < config.jaccard_threshold:
+                score += f", containment {_fmt(con)}"
+            findings.append(Finding(ref.path, ref.line, f"{ref.name}: paragraph {i} near-duplicates "
+                                    f"{oref.name} paragraph {j} ({score})", accept))
+    return sorted(findings, key=lambda f: f.sort_key)
 
 
 def _fmt(value: float) -> str:
@@ -139,48 +265,22 @@ def _fmt(value: float) -> str:
 
 
 def find_all(settings: HookSettings, targets: Optional[Iterable[str]] = None,
-             progress: Progress = _no_progress) -> List[Finding]:
-    """Findings for the documents of ``targets`` (root-relative paths; None: every data file), sorted."""
-    files = data_files(settings)
+             progress: Progress = _no_progress, use_cache: bool = True) -> List[Finding]:
+    """Findings for the documents of ``targets`` (root-relative paths; None: every data file), sorted.
+
+    ``use_cache``: answer from the cache of the data folders (``dedupe.hook.cache``),
+    refreshing what changed; the findings are the same either way.
+    """
+    files = data_files(settings, exists=not use_cache)
     wanted: Set[str] = set(files) if targets is None else set(targets)
-    docs, refs = load_documents(sorted(set(files) | wanted), settings, progress)
-    cleaned = clean_documents(docs, settings.config, progress)
-    paragraphs, _matches, _clusters, stories = collapse(cleaned, settings.config)
-    matches = all_matches(paragraphs, settings.config)
-    findings: List[Finding] = []
+    paths = sorted(set(files) | wanted)
+    if use_cache:
+        from .cache import cached
 
-    for c in cleaned:
-        ref = refs[c.document.id]
-        if ref.path not in wanted or ref.kind == "html":
-            continue
-        for r in c.removals:
-            line = ref.line or int(r.where.split()[1])
-            findings.append(Finding(ref.path, line, f"{ref.path}:{line}: {r.rule}: {r.text}", ("noise", ref.key, r.rule, r.text)))
-
-    story_of = {doc_id: s.id for s in stories for doc_id in s.documents}
-    pairs: Dict[Tuple[str, str], list] = defaultdict(list)
-    for m in matches:
-        pa, pb = paragraphs[m.a], paragraphs[m.b]
-        if pa.doc_id != pb.doc_id:
-            pairs[(pa.doc_id, pb.doc_id)].append((pa.index, pb.index, m))
-            pairs[(pb.doc_id, pa.doc_id)].append((pb.index, pa.index, m))
-    for (doc, other), found in pairs.items():
-        ref, oref = refs[doc], refs[other]
-        if ref.path not in wanted:
-            continue
-        accept = ("duplicate",) + tuple(sorted((ref.key, oref.key)))
-        if story_of[doc] == story_of[other]:
-            n = len({i for i, _, _ in found})
-            findings.append(Finding(ref.path, ref.line, f"{ref.name}: same story as {oref.name} "
-                                    f"({n} near-duplicate paragraph{'s' if n != 1 else ''})", accept))
-            continue
-        for i, j, m in sorted(found, key=lambda t: (t[0], t[1])):
-            score = f"jaccard {_fmt(m.jaccard)}"
-            if m.jaccard < settings.config.jaccard_threshold:
-                score += f", containment {_fmt(m.containment)}"
-            findings.append(Finding(ref.path, ref.line, f"{ref.name}: paragraph {i} near-duplicates "
-                                    f"{oref.name} paragraph {j} ({score})", accept))
-    return sorted(findings, key=lambda f: f.sort_key)
+        docs, pairs = cached(paths, wanted, settings, progress)
+    else:
+        docs, pairs = _cold(paths, settings, progress)
+    return findings_of(docs, pairs, wanted, settings.config)
 
 
 def read_baseline(settings: HookSettings) -> Baseline:
@@ -234,7 +334,7 @@ def baseline_text(findings: Sequence[Finding]) -> str:
 
 
 def check(settings: HookSettings, paths: Optional[Sequence[str]] = None,
-          progress: Progress = _no_progress) -> Tuple[List[Finding], List[Finding]]:
+          progress: Progress = _no_progress, use_cache: bool = True) -> Tuple[List[Finding], List[Finding]]:
     """(open findings, findings the baseline accepts) for ``paths`` (None: every data file).
 
     Paths outside the data folders are ignored, as are files of other formats.
@@ -246,5 +346,5 @@ def check(settings: HookSettings, paths: Optional[Sequence[str]] = None,
         if not targets:
             return [], []
     baseline = read_baseline(settings)
-    found = find_all(settings, targets, progress)
+    found = find_all(settings, targets, progress, use_cache)
     return [f for f in found if not baseline.accepts(f)], [f for f in found if baseline.accepts(f)]

@@ -12,8 +12,6 @@ import hashlib
 import json
 from typing import Any, Dict, Mapping
 
-import datasketch
-
 from ..config import Config
 from ..errors import IndexSettingsError, IndexStoreError
 from ..fingerprint import fingerprint_batch
@@ -42,6 +40,8 @@ def hash_scheme_probe() -> str:
 
 def settings_record(config: Config) -> Dict[str, Any]:
     """Everything a stored sketch depends on (compared on open), plus informational fields."""
+    import datasketch
+
     version = datasketch.__version__
     return {
         "datasketch_major": int(version.split(".")[0]),

@@ -1,0 +1,641 @@
+"""``dedupe check``'s cache: the data folders' documents, learned lines and verified pairs,
+kept between calls so a call does only the work of what changed.
+
+A check's findings for a document are its noise lines and its verified near-duplicate
+paragraph pairs with other documents, grouped per other document (``dedupe.hook.check``).
+Every pair depends on its two paragraphs alone (a shared LSH band, or half of the
+containment keys of the one with fewer: ``pipeline.local_matches``), and the cleaning of a
+document on it and on the lines learned from the corpus.  So the cache holds, in
+``check.sqlite3`` beside the run cache (``dedupe.cache``: same file format):
+
+* per file: stat signature and content hash (``files``), and the documents read from it
+  with their first-pass keys (``contents``);
+* per document: its cleaned paragraphs, removals and fingerprints (``cleaned``), under a
+  key of its content and the learned lines on it;
+* ``state``: the documents in folder order, each with a number (``gid``) and what its
+  findings need; the learning inputs as arrays (page and corpus keys per document) and
+  what was learned (templates per source, corpus boilerplate); every verified pair between
+  documents; and the postings (band and containment keys -> paragraphs) that find a new
+  document's candidates without looking at the others: a sorted base in a memory-mapped
+  ``postings-*.npy`` file, plus the postings of documents added since, in the state.
+
+A call stats every data file, reads only those whose signature changed, re-learns only
+what their documents can change (their sources' templates; the corpus boilerplate from the
+cached keys), gives a new number to every document whose cleaning changed, finds and
+verifies that document's pairs against the postings and the other new documents, drops
+the pairs of documents that are gone, and answers from the pairs.  Templates learned at
+the same moment give the same clean keys, so the verdict is what an uncached call gives;
+``tests/test_hook_cache.py`` drives random edits and compares the two.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import sqlite3
+import stat
+import uuid
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+
+import numpy as np
+
+from .. import candidates, fingerprint
+from ..cache import (RACY_SECONDS, CacheCorrupt, Loaded, Store, _digest, _first_pass, _pack, _signature,
+                     _split_fingerprints, _unpack, pack_state, prepared_from, settings_fingerprint)
+from ..clean.learned import CorpusLine, learn_corpus_keys, learn_template_keys
+from ..config import Config
+from ..errors import InputError
+from ..model import Document
+from ..parallel import executor, submit
+from ..pipeline import Progress, _chunks, _clean_job, _corpus_on, _Prepared, local_matches
+from .check import Checked, DocRef, Pairs, _file_documents, cache_folder
+from .settings import HookSettings
+
+log = logging.getLogger(__name__)
+
+FILENAME = "check.sqlite3"
+#: Postings of documents added since the base was written are kept in the state; past this
+#: many the base is rewritten with them (a rewrite costs about a second per 100k paragraphs).
+DELTA_MAX = 200_000
+_U64 = np.uint64
+_INFO = np.dtype([("gid", "<u4"), ("para", "<u4"), ("k", "<u4")])
+
+
+@dataclass(slots=True)
+class _Row:
+    """One document of the data folders, in folder order."""
+
+    path: str
+    i: int  # position in its file
+    content: str  # content key of its file (path and content hash)
+    source: str
+    ref: tuple  # DocRef fields
+    clean: Optional[str] = None
+    gid: Optional[int] = None
+    page: Optional[Tuple[int, FrozenSet[int]]] = None  # first-pass keys (only while a call needs them)
+    corpus: Optional[Tuple[Tuple[int, ...], FrozenSet[int]]] = None
+    removals: Optional[tuple] = None  # what findings need (fresh rows; the others' are in the checked table)
+    sizes: Optional[tuple] = None
+
+
+def cached(paths: List[str], wanted: Set[str], settings: HookSettings, progress: Progress
+           ) -> Tuple[List[Checked], Pairs]:
+    """The findings' inputs (``check._cold``'s) for the documents of ``wanted``, from the cache."""
+    config = replace(settings.config, keep_input_text=False)
+    folder = cache_folder(settings)
+    fingerprint = settings_fingerprint(config, [settings.root.as_posix(), *settings.data])
+    try:
+        store = Store.open(folder, fingerprint, filename=FILENAME)
+    except OSError as err:  # an unwritable git dir: answer without a cache
+        log.warning("cache %s unusable (%s); checking without it", folder, err)
+        from .check import _cold
+
+        return _cold(paths, settings, progress)
+    try:
+        try:
+            return _Call(store, folder, settings, config, progress).answer(paths, wanted)
+        except (CacheCorrupt, sqlite3.DatabaseError, OSError, ValueError, KeyError, pickle.UnpicklingError) as err:
+            store.close()
+            store = Store.rebuild(folder, fingerprint, f"corrupt ({type(err).__name__}: {err})", filename=FILENAME)
+            _remove_postings(folder, keep=None)
+            return _Call(store, folder, settings, config, progress).answer(paths, wanted)
+    finally:
+        store.close()
+
+
+def _remove_postings(folder: Path, keep: Optional[str]) -> None:
+    for p in folder.glob("postings-*.npy"):
+        if keep is None or not p.name.startswith(f"postings-{keep}."):
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def _codes(fp: tuple, bands: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A document's postings: ``(code, paragraph, k)``: one code per band of each paragraph
+    with shingles (``band << 32 | key``) and one per containment key (``bands << 32 | key``,
+    with ``k`` the paragraph's number of containment keys)."""
+    _values, _offsets, keys, live, packed, counts = fp
+    rows = np.flatnonzero(live)
+    band = ((np.arange(bands, dtype=_U64)[None, :] << _U64(32)) | keys[rows].astype(_U64)).ravel()
+    band_para = np.repeat(rows, bands)
+    owner = (packed & _U64(0xFFFFFFFF)).astype(np.int64)
+    cont = (_U64(bands) << _U64(32)) | (packed >> _U64(32))
+    code = np.concatenate([band, cont])
+    para = np.concatenate([band_para, owner]).astype(np.uint32)
+    k = np.concatenate([np.zeros(band.size, np.uint32), counts[owner].astype(np.uint32)])
+    return code, para, k
+
+
+class _Call:
+    def __init__(self, store: Store, folder: Path, settings: HookSettings, config: Config, progress: Progress):
+        self.store, self.folder, self.settings, self.config, self.progress = store, folder, settings, config, progress
+        self.texts: Dict[Tuple[str, int], str] = {}
+
+    # --- files ----------------------------------------------------------------------------
+    def _load(self, rel: str) -> List[Loaded]:
+        docs, refs = _file_documents(rel, self.settings.root / rel, self.settings)
+        return [Loaded(d, r) for d, r in zip(docs, refs)]
+
+    def _first(self, rel: str, content: str) -> List[_Row]:
+        docs, texts = _first_pass(self._load(rel), self.config)
+        rows = []
+        for i, (d, text) in enumerate(zip(docs, texts)):
+            self.texts[(rel, i)] = text
+            r = d.ref
+            rows.append(_Row(rel, i, content, d.document.source, (r.path, r.line, r.name, r.key, r.kind),
+                             page=d.page, corpus=d.corpus))
+        return rows
+
+    def answer(self, paths: List[str], wanted: Set[str]) -> Tuple[List[Checked], Pairs]:
+        import time
+
+        store, config = self.store, self.config
+        version = store._meta("version")
+        started = time.time_ns()
+        known = store.files()
+        files: Dict[str, tuple] = {}
+        root = str(self.settings.root)
+        racy = RACY_SECONDS * 1e9
+        for n, rel in enumerate(paths, 1):
+            if n % 1000 == 0 or n == len(paths):
+                self.progress("read", n, len(paths))
+            path = os.path.join(root, rel)
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                if rel in wanted and not os.path.lexists(path):
+                    raise InputError(f"{rel}: no such file") from None
+                continue  # listed by git, gone from the work tree: not a data file (check.data_files)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            sig = _signature(st)
+            old = known.get(rel)
+            if old is not None and old[0] == sig[0] and old[1] == sig[1] and old[2] == sig[2] and old[3] == sig[3] \
+                    and sig[1] < old[4] - racy:
+                files[rel] = (*sig, old[4], old[5])
+            else:
+                with open(path, "rb") as fh:
+                    files[rel] = (*sig, started, _digest(fh.read()))
+        state = store.state("check") or {}
+        old_rows = _rows_from(state)
+        if "permutations" in state:
+            fingerprint.remember_permutations(config, *state["permutations"])
+        learn_old = state.get("learn")  # arrays aligned with old_rows
+        by_path: Dict[str, List[int]] = {}
+        for k, r in enumerate(old_rows):
+            by_path.setdefault(r.path, []).append(k)
+        rows: List[_Row] = []
+        keep: List[int] = []  # old row position of each kept row, -1 for new rows
+        paths = [rel for rel in paths if rel in files]
+        for rel in paths:
+            old, at = known.get(rel), by_path.get(rel)
+            if at and old is not None and old[5] == files[rel][5]:  # same bytes as when its rows were made
+                rows.extend(old_rows[k] for k in at)
+                keep.extend(at)
+            else:
+                fresh = self._first(rel, _digest(rel.encode(), files[rel][5].encode()))
+                rows.extend(fresh)
+                keep.extend([-1] * len(fresh))
+        keep_arr = np.array(keep, np.int64)
+        learn = _LearnArrays.merge(learn_old, keep_arr, [r for r, k in zip(rows, keep) if k < 0])
+        removed_sources = {old_rows[k].source for k in sorted(set(range(len(old_rows))) - set(keep))}
+        added_sources = {r.source for r, k in zip(rows, keep) if k < 0}
+
+        # --- learning, as pipeline._prepare does it, redone only where it can change --------
+        per_source = Counter(r.source for r in rows)
+        learn_set = frozenset(s for s, n in per_source.items() if n >= config.learn_min_documents)
+        first_pass = (bool(learn_set) or any(r.ref[4] == "html" for r in rows)
+                      or (_corpus_on(config) and config.corpus_min_documents <= len(rows)))
+        old_learned = state.get("learned")
+        changed_rows = bool(removed_sources or added_sources)
+        if old_learned is None or old_learned[0] != first_pass or old_learned[1] != learn_set:
+            touched = set(per_source)
+        else:
+            touched = removed_sources | added_sources
+        templates: Dict[str, Tuple[FrozenSet[int], int]] = {} if old_learned is None else dict(old_learned[2])
+        boilerplate: Dict[int, CorpusLine] = {} if old_learned is None else old_learned[3]
+        for s in list(templates):
+            if s in touched or s not in per_source:
+                del templates[s]
+        if first_pass:
+            for s in sorted(touched & learn_set):
+                got = learn_template_keys(learn.pages(rows, s), config).get(s)
+                if got is not None:
+                    templates[s] = got
+            if changed_rows or old_learned is None or old_learned[0] != first_pass:
+                boilerplate = learn_corpus_keys(learn.corpus_docs(rows), config)
+        else:
+            templates, boilerplate = {}, {}
+        old_templates = {} if old_learned is None else old_learned[2]
+        template_changed = {s for s in set(templates) | set(old_templates) if
+                            templates.get(s, (frozenset(), 0))[0] != old_templates.get(s, (frozenset(), 0))[0]}
+        old_boiler = set() if old_learned is None else set(old_learned[3])
+        delta_boiler = old_boiler ^ set(boilerplate)
+
+        # --- clean keys: new for new rows and rows whose learned lines changed ---------------
+        carriers = learn.carriers(delta_boiler) if delta_boiler else np.zeros(len(rows), bool)
+        redo = [j for j, (r, k) in enumerate(zip(rows, keep))
+                if k < 0 or r.source in template_changed or carriers[j]]
+        for j in redo:
+            r = rows[j]
+            page, corpus = learn.keys_of(j)
+            ck = _clean_key(r.content, r.i, page, corpus, templates.get(r.source), boilerplate)
+            if ck != r.clean or r.gid is None:
+                rows[j] = replace(r, clean=ck, gid=None)
+        next_gid = state.get("next_gid", 0)
+        fresh = [j for j, r in enumerate(rows) if r.gid is None]
+        entries = self._entries(rows, fresh, learn, templates, boilerplate)
+        for j in fresh:
+            removals, parts, fp = entries[rows[j].clean]
+            rows[j] = replace(rows[j], gid=next_gid, removals=tuple((a, b, c) for a, b, c, _ in removals),
+                              sizes=tuple(np.diff(fp[1]).tolist()), page=None, corpus=None)
+            next_gid += 1
+        alive = np.zeros(next_gid, bool)
+        alive[[r.gid for r in rows]] = True
+
+        # --- pairs ----------------------------------------------------------------------------
+        matches = state.get("matches") or _no_matches()
+        live_rows = alive[matches["ga"]] & alive[matches["gb"]]
+        matches = {k: v[live_rows] for k, v in matches.items()}
+        postings = _Postings.load(self.folder, state.get("postings"), alive)
+        if fresh:
+            found, postings = self._pairs(rows, fresh, entries, postings, alive)
+            matches = {k: np.concatenate([matches[k], found[k]]) for k in matches}
+
+        # --- answer, then keep the new state -------------------------------------------------
+        answer = _inputs(rows, matches, wanted, store)
+        if fresh or changed_rows or files != {k: tuple(v) for k, v in known.items()} or postings.written:
+            new_state = {**_columns(rows), "learn": learn.data, "permutations": fingerprint.permutations(config),
+                         "learned": (first_pass, learn_set, templates, boilerplate), "matches": matches,
+                         "postings": postings.record(), "next_gid": next_gid}
+            cleaned_new = {rows[j].clean: entries[rows[j].clean] for j in fresh if rows[j].clean in self.new_entries}
+            checked_new = [(rows[j].gid, _pack((rows[j].removals, rows[j].sizes))) for j in fresh]
+            if self._write(version, files, cleaned_new, new_state, {r.clean for r in rows}, checked_new, alive):
+                _remove_postings(self.folder, keep=postings.gen)
+            elif postings.written:
+                postings.discard(self.folder)
+        return answer
+
+    # --- cleaning -----------------------------------------------------------------------------
+    def _entries(self, rows: List[_Row], fresh: List[int], learn, templates, boilerplate) -> Dict[str, tuple]:
+        """The cleaned entries of ``rows[fresh]``: stored ones, and the rest cleaned now."""
+        store = self.store
+        entries = store.get("cleaned", [rows[j].clean for j in fresh]) if fresh else {}
+        missing = [j for j in fresh if rows[j].clean not in entries]
+        self.new_entries: Set[str] = set()
+        if not missing:
+            return entries
+        for j in missing:
+            r = rows[j]
+            if (r.path, r.i) not in self.texts:
+                self._first(r.path, r.content)
+        todo = [(rows[j].source, self.texts[(rows[j].path, rows[j].i)]) for j in missing]
+        ranges = _chunks([Document(id="", source="", text=t) for _, t in todo])
+        with executor(min(self.config.processes, len(ranges))) as pool:
+            jobs = []
+            for a, b in ranges:
+                items = todo[a:b]
+                corpus_at = frozenset(n for n, j in enumerate(missing[a:b]) if learn.carries(j, boilerplate))
+                jobs.append((a, b, submit(pool, _clean_job, (None, items, {s: templates[s] for s, _ in items if s in templates},
+                                                             boilerplate, corpus_at, self.config, True))))
+            for a, b, future in jobs:
+                docs_out, fp = future.result()
+                split = _split_fingerprints([parts for _, parts, _ in docs_out], fp)
+                for j, (removals, parts, _size), f in zip(missing[a:b], docs_out, split):
+                    entries[rows[j].clean] = (removals, parts, f)
+                    self.new_entries.add(rows[j].clean)
+                self.progress("clean", b, len(missing))
+        return entries
+
+    # --- candidates and verification ------------------------------------------------------------
+    def _pairs(self, rows: List[_Row], fresh: List[int], entries, postings: "_Postings", alive: np.ndarray):
+        """Verified pairs of the fresh documents: with the others (through the postings) and
+        among themselves (``local_matches``); and the postings with the fresh ones added."""
+        config = self.config
+        bands = config.bands
+        fps = [entries[rows[j].clean][2] for j in fresh]
+        gids = np.array([rows[j].gid for j in fresh], np.int64)
+        # New against new: the pipeline's own function on the fresh documents.
+        prepared = prepared_from([], [None] * sum(fp[3].size for fp in fps), fps, bands)
+        counts = np.array([fp[3].size for fp in fps], np.int64)
+        starts = np.concatenate(([0], np.cumsum(counts)))
+        doc_of = np.repeat(np.arange(len(fps)), counts)
+        pairs, jac, con = local_matches(prepared, config)
+        cross = doc_of[pairs[:, 0]] != doc_of[pairs[:, 1]]
+        pairs, jac, con = pairs[cross], jac[cross], con[cross]
+        a, b = pairs[:, 0], pairs[:, 1]
+        out = [_rows_of(gids[doc_of[a]], a - starts[doc_of[a]], gids[doc_of[b]], b - starts[doc_of[b]], jac, con)]
+        # New against old, through the postings.
+        codes = [_codes(fp, bands) for fp in fps]
+        q_code = np.concatenate([c for c, _, _ in codes])
+        q_local = np.concatenate([p for _, p, _ in codes]).astype(np.int64)
+        q_doc = np.concatenate([np.full(c.size, d, np.int64) for d, (c, _, _) in enumerate(codes)])
+        q_k = np.concatenate([k for _, _, k in codes]).astype(np.int64)
+        hit_q, hit = postings.lookup(q_code, alive)
+        if hit_q.size:
+            cont = (q_code[hit_q] >> _U64(32)) == _U64(bands)
+            p = q_local[hit_q] + starts[q_doc[hit_q]]  # position among the fresh paragraphs
+            both = np.stack([p, hit["gid"].astype(np.int64), hit["para"].astype(np.int64)], axis=1)
+            band = np.unique(both[~cont], axis=0)
+            pair, first, shared = np.unique(both[cont], axis=0, return_index=True, return_counts=True)
+            kp, kq = q_k[hit_q][cont][first], hit["k"][cont][first].astype(np.int64)
+            contained = pair[2 * shared >= np.minimum(kp, kq)]
+            cand = np.unique(np.concatenate([band, contained]), axis=0)
+            if cand.size:
+                out.append(self._verify(cand, prepared, rows, gids, starts, doc_of))
+        found = {k: np.concatenate([o[k] for o in out]) for k in out[0]}
+        postings = postings.add(gids[q_doc], q_code, q_local, q_k, alive, self.folder)
+        return found, postings
+
+    def _verify(self, cand: np.ndarray, prepared: _Prepared, rows: List[_Row], gids, starts, doc_of) -> dict:
+        """Verify ``cand`` (rows: fresh paragraph, other gid, its paragraph) on the exact sets."""
+        p, og, op = cand[:, 0], cand[:, 1], cand[:, 2]
+        want = np.unique(og)
+        clean_of = {r.gid: r.clean for r in rows}
+        got = self.store.get("cleaned", [clean_of[int(g)] for g in want])
+        values, offsets = [prepared.values], [prepared.offsets]
+        base = {}
+        total = prepared.offsets.size - 1
+        for g in want.tolist():
+            v, o = got[clean_of[g]][2][:2]
+            base[g] = total
+            values.append(v)
+            if o.size > 1:  # a chunk or document without paragraphs adds no offset
+                offsets.append(o[1:] + offsets[-1][-1])
+            total += o.size - 1
+        vals, offs = np.concatenate(values), np.concatenate(offsets)
+        at = np.array([base[g] for g in og.tolist()], np.int64) + op
+        pairs = np.stack([p, at], axis=1)
+        ok, jac, con = candidates.verify_flat(pairs, vals, offs, self.config)
+        p, og, op, jac, con = p[ok], og[ok], op[ok], jac[ok], con[ok]
+        d = doc_of[p]
+        return _rows_of(gids[d], p - starts[d], og, op, jac, con)
+
+    # --- writing --------------------------------------------------------------------------------
+    def _write(self, version, files, cleaned_new, new_state, keep_cleaned, checked_new, alive) -> bool:
+        conn = self.store.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            log.warning("cache %s not updated: %s (the answer is unaffected)", self.store.path, err)
+            return False
+        try:
+            if self.store._meta("version") != version:  # another call wrote meanwhile: its state stands
+                conn.execute("ROLLBACK")
+                return False
+            conn.execute("DELETE FROM files")
+            conn.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", [(p, *sig) for p, sig in files.items()])
+            conn.executemany("INSERT OR REPLACE INTO cleaned VALUES (?, ?)", [(k, _pack(v)) for k, v in cleaned_new.items()])
+            stale = [k for (k,) in conn.execute("SELECT key FROM cleaned") if k not in keep_cleaned]
+            conn.executemany("DELETE FROM cleaned WHERE key = ?", [(k,) for k in stale])
+            conn.executemany("INSERT OR REPLACE INTO checked VALUES (?, ?)", checked_new)
+            dead = [g for (g,) in conn.execute("SELECT gid FROM checked") if g >= alive.size or not alive[g]]
+            conn.executemany("DELETE FROM checked WHERE gid = ?", [(g,) for g in dead])
+            conn.execute("INSERT OR REPLACE INTO state VALUES ('check', ?)", (pack_state(new_state),))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (uuid.uuid4().hex,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return True
+
+
+_COLUMNS = ("path", "i", "content", "source", "ref", "clean", "gid")
+
+
+def _columns(rows: List[_Row]) -> dict:
+    """The rows as columns (lists unpickle several times faster than dataclasses)."""
+    return {"rows": {name: [getattr(r, name) for r in rows] for name in _COLUMNS}}
+
+
+def _rows_from(state: dict) -> List[_Row]:
+    cols = state.get("rows")
+    if not cols:
+        return []
+    return [_Row(*values) for values in zip(*(cols[name] for name in _COLUMNS))]
+
+
+def _no_matches() -> dict:
+    return {"ga": np.zeros(0, np.int64), "pa": np.zeros(0, np.int64), "gb": np.zeros(0, np.int64),
+            "pb": np.zeros(0, np.int64), "jac": np.zeros(0), "con": np.zeros(0)}
+
+
+def _rows_of(ga, pa, gb, pb, jac, con) -> dict:
+    return {"ga": np.asarray(ga, np.int64), "pa": np.asarray(pa, np.int64), "gb": np.asarray(gb, np.int64),
+            "pb": np.asarray(pb, np.int64), "jac": np.asarray(jac, np.float64), "con": np.asarray(con, np.float64)}
+
+
+def _inputs(rows: List[_Row], matches: dict, wanted: Set[str], store: Store) -> Tuple[List[Checked], Pairs]:
+    """The findings' inputs for the documents of ``wanted`` and the documents they pair with."""
+    mine = np.array(sorted({r.gid for r in rows if r.path in wanted}), np.int64)
+    sel = np.isin(matches["ga"], mine) | np.isin(matches["gb"], mine)
+    m = {k: v[sel] for k, v in matches.items()}
+    involved = set(mine.tolist()) | set(m["ga"].tolist()) | set(m["gb"].tolist())
+    known = {r.gid: (r.removals, r.sizes) for r in rows if r.gid in involved and r.sizes is not None}
+    need = sorted(involved - set(known))
+    for lo in range(0, len(need), 900):
+        part = need[lo:lo + 900]
+        for g, blob in store.conn.execute(f"SELECT gid, data FROM checked WHERE gid IN ({','.join('?' * len(part))})", part):
+            known[g] = _unpack(blob)
+    docs, position = [], {}
+    for r in rows:  # folder order, as the uncached call lists them
+        if r.gid in involved:
+            position[r.gid] = len(docs)
+            removals, sizes = known[r.gid]
+            docs.append(Checked(DocRef(*r.ref), removals, sizes))
+    pos = np.zeros(max(position, default=0) + 1, np.int64)
+    for g, k in position.items():
+        pos[g] = k
+    return docs, Pairs(pos[m["ga"]], m["pa"], pos[m["gb"]], m["pb"], m["jac"], m["con"])
+
+
+def _clean_key(content: str, i: int, page, corpus, template, boilerplate) -> str:
+    """The cleaned entry's key: the document and the learned lines on it (``dedupe.cache._clean_key``)."""
+    from ..cache import _clean_key as key
+
+    return key(content, i, page, corpus, template, boilerplate)
+
+
+class _LearnArrays:
+    """The first-pass keys of every row, as arrays aligned with the rows: page key and line
+    keys (templates), story key and short-line keys (corpus boilerplate)."""
+
+    def __init__(self, data: dict):
+        self.data = data
+        self.lines_at = np.concatenate(([0], np.cumsum(data["lines_n"])))
+        self.short_at = np.concatenate(([0], np.cumsum(data["short_n"])))
+
+    @classmethod
+    def merge(cls, old: Optional[dict], keep: np.ndarray, new_rows: List[_Row]) -> "_LearnArrays":
+        """Rows ``keep`` (old positions; -1 where a new row goes, taken in order from ``new_rows``)."""
+        def csr(parts: List[Sequence[int]]) -> Tuple[np.ndarray, np.ndarray]:
+            lengths = np.array([len(p) for p in parts], np.int64)
+            flat = np.fromiter((k for p in parts for k in sorted(p)), _U64, count=int(lengths.sum()))
+            return flat, lengths
+
+        n = keep.size
+        fresh = np.flatnonzero(keep < 0)
+        new = {
+            "has_page": np.array([r.page is not None for r in new_rows], bool),
+            "page_key": np.array([r.page[0] if r.page is not None else 0 for r in new_rows], _U64),
+            "has_corpus": np.array([r.corpus is not None for r in new_rows], bool),
+            "story": np.array([r.corpus[0] if r.corpus is not None else (0, 0, 0, 0) for r in new_rows], _U64).reshape(-1, 4),
+        }
+        new["lines"], new["lines_n"] = csr([r.page[1] if r.page is not None else () for r in new_rows])
+        new["short"], new["short_n"] = csr([r.corpus[1] if r.corpus is not None else () for r in new_rows])
+        if old is None:
+            old = {k: v[:0] for k, v in new.items()}
+        out = {}
+        olds = keep[keep >= 0]
+        for name in ("has_page", "page_key", "has_corpus", "story", "lines_n", "short_n"):
+            arr = np.zeros((n,) + old[name].shape[1:], old[name].dtype)
+            arr[keep >= 0] = old[name][olds]
+            arr[fresh] = new[name]
+            out[name] = arr
+        for flat, lens in (("lines", "lines_n"), ("short", "short_n")):
+            # Each row's run of keys comes from the old arrays or the new ones, in row order.
+            o_start = np.concatenate(([0], np.cumsum(old[lens])))
+            taken_old = old[flat][np.repeat(o_start[olds], old[lens][olds]) + _ranks(old[lens][olds])]
+            from_old = np.repeat(keep >= 0, out[lens])
+            merged = np.zeros(int(out[lens].sum()), _U64)
+            merged[from_old] = taken_old
+            merged[~from_old] = new[flat]
+            out[flat] = merged
+        return cls(out)
+
+    def keys_of(self, j: int):
+        """Row ``j``'s ``(page, corpus)`` first-pass keys, as ``_page_job`` gives them."""
+        d = self.data
+        page = corpus = None
+        if d["has_page"][j]:
+            s = self.lines_at
+            page = (int(d["page_key"][j]), frozenset(d["lines"][s[j]:s[j + 1]].tolist()))
+        if d["has_corpus"][j]:
+            s = self.short_at
+            corpus = (tuple(int(x) for x in d["story"][j]), frozenset(d["short"][s[j]:s[j + 1]].tolist()))
+        return page, corpus
+
+    def pages(self, rows: List[_Row], source: str):
+        """``learn_template_keys``'s input for one source."""
+        d = self.data
+        s = self.lines_at
+        lines = d["lines"]
+        return [(source, int(d["page_key"][j]), frozenset(lines[s[j]:s[j + 1]].tolist()))
+                for j, r in enumerate(rows) if r.source == source and d["has_page"][j]]
+
+    def corpus_docs(self, rows: List[_Row]):
+        """``learn_corpus_keys``'s input: every row with corpus keys."""
+        d = self.data
+        s = self.short_at.tolist()
+        short, story = d["short"], d["story"].tolist()
+        return [(r.source, tuple(story[j]), frozenset(short[s[j]:s[j + 1]].tolist()))
+                for j, r in enumerate(rows) if d["has_corpus"][j]]
+
+    def carriers(self, keys: Set[int]) -> np.ndarray:
+        """Rows carrying any of ``keys`` among their short-line keys."""
+        d = self.data
+        hit = np.isin(d["short"], np.array(sorted(keys), _U64))
+        owner = np.repeat(np.arange(d["short_n"].size), d["short_n"])
+        out = np.zeros(d["short_n"].size, bool)
+        out[owner[hit]] = True
+        return out & d["has_corpus"]
+
+    def carries(self, j: int, boilerplate: Dict[int, CorpusLine]) -> bool:
+        if not boilerplate or not self.data["has_corpus"][j]:
+            return False
+        return not boilerplate.keys().isdisjoint(self.keys_of(j)[1][1])
+
+
+def _ranks(lengths: np.ndarray) -> np.ndarray:
+    """0, 1, ..., n-1 for each run length n, concatenated."""
+    total = int(lengths.sum())
+    return np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
+class _Postings:
+    """Band and containment keys -> (gid, paragraph, k): a sorted base in memory-mapped files
+    and the postings added since (sorted, kept in the state)."""
+
+    def __init__(self, gen: Optional[str], codes, info, d_codes, d_info, written: bool = False):
+        self.gen, self.codes, self.info = gen, codes, info
+        self.d_codes, self.d_info = d_codes, d_info
+        self.written = written
+
+    @classmethod
+    def load(cls, folder: Path, record: Optional[tuple], alive: np.ndarray) -> "_Postings":
+        if record is None:
+            return cls(None, np.zeros(0, _U64), np.zeros(0, _INFO), np.zeros(0, _U64), np.zeros(0, _INFO))
+        gen, d_codes, d_info = record
+        if gen is None:
+            codes, info = np.zeros(0, _U64), np.zeros(0, _INFO)
+        else:
+            codes = np.load(folder / f"postings-{gen}.codes.npy", mmap_mode="r")
+            info = np.load(folder / f"postings-{gen}.info.npy", mmap_mode="r")
+            if codes.shape != info.shape:
+                raise CacheCorrupt("postings files of different lengths")
+        return cls(gen, codes, info, d_codes, d_info)
+
+    def record(self) -> tuple:
+        return (self.gen, self.d_codes, self.d_info)
+
+    def lookup(self, q: np.ndarray, alive: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """``(query position, posting info)`` of every alive posting whose code is in ``q``."""
+        outs_q, outs_i = [], []
+        for codes, info in ((self.codes, self.info), (self.d_codes, self.d_info)):
+            if not codes.size or not q.size:
+                continue
+            lo = np.searchsorted(codes, q, side="left")
+            hi = np.searchsorted(codes, q, side="right")
+            n = hi - lo
+            if not n.sum():
+                continue
+            qpos = np.repeat(np.arange(q.size), n)
+            idx = np.repeat(lo, n) + _ranks(n)
+            got = np.asarray(info[idx])
+            ok = got["gid"] < alive.size
+            ok[ok] = alive[got["gid"][ok]]
+            outs_q.append(qpos[ok])
+            outs_i.append(got[ok])
+        if not outs_q:
+            return np.zeros(0, np.int64), np.zeros(0, _INFO)
+        return np.concatenate(outs_q), np.concatenate(outs_i)
+
+    def add(self, gid, code, para, k, alive: np.ndarray, folder: Path) -> "_Postings":
+        info = np.zeros(code.size, _INFO)
+        info["gid"], info["para"], info["k"] = gid, para, k
+        d_codes = np.concatenate([self.d_codes, code])
+        d_info = np.concatenate([self.d_info, info])
+        order = np.argsort(d_codes, kind="stable")
+        d_codes, d_info = d_codes[order], d_info[order]
+        if d_codes.size <= DELTA_MAX:
+            return _Postings(self.gen, self.codes, self.info, d_codes, d_info, written=True)
+        # Rewrite the base: the alive postings of both, sorted, in new files.
+        base_alive = np.asarray(self.info["gid"]) if self.codes.size else np.zeros(0, np.uint32)
+        keep = alive[base_alive] if base_alive.size else np.zeros(0, bool)
+        codes = np.concatenate([np.asarray(self.codes)[keep], d_codes[alive[d_info["gid"]]]])
+        info = np.concatenate([np.asarray(self.info)[keep], d_info[alive[d_info["gid"]]]])
+        order = np.argsort(codes, kind="stable")
+        codes, info = codes[order], info[order]
+        gen = uuid.uuid4().hex
+        for name, arr in (("codes", codes), ("info", info)):
+            tmp = folder / f"postings-{gen}.{name}.npy.tmp"
+            with open(tmp, "wb") as fh:
+                np.save(fh, arr)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, folder / f"postings-{gen}.{name}.npy")
+        return _Postings(gen, codes, info, np.zeros(0, _U64), np.zeros(0, _INFO), written=True)
+
+    def discard(self, folder: Path) -> None:
+        """Written files a lost race left unreferenced."""
+        if self.gen is not None:
+            for name in ("codes", "info"):
+                try:
+                    (folder / f"postings-{self.gen}.{name}.npy").unlink()
+                except FileNotFoundError:
+                    pass
