@@ -46,18 +46,18 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import __version__
-from .clean import rules as R
-from .clean.learned import CorpusLine, learn_corpus_keys, learn_template_keys, line_key
 from .config import Config
 from .model import CleanedDocument, Document, Paragraph, Removal
-from .pipeline import Progress, _clean_job, _corpus_on, _no_progress, _note, _page_job, _Prepared, _chunks
-from .parallel import executor, submit
-from .clean.cleaner import with_page_metadata
+from .read import printable_path
+
+if TYPE_CHECKING:  # the pipeline and the cleaner load when a document is cleaned (a warm check cleans none)
+    from .clean.learned import CorpusLine
+    from .pipeline import Progress, _Prepared
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,8 @@ class Loaded:
     ref: object
 
 
-#: ``load(path_key, file_path) -> documents``: how the caller reads one input file.
-Loader = Callable[[str, Path], List[Loaded]]
+#: ``load(path_key, file_path) -> (documents, note) | None``: how the caller reads one input file.
+Loader = Callable[[str, Path], Optional[Tuple[List[Loaded], object]]]
 
 
 def settings_fingerprint(config: Config, extra: Sequence[str] = ()) -> str:
@@ -140,6 +140,9 @@ CREATE TABLE IF NOT EXISTS contents (key TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS cleaned (key TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checked (gid INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS pairs (ga INTEGER, pa INTEGER, gb INTEGER, pb INTEGER, jac REAL, con REAL);
+CREATE INDEX IF NOT EXISTS pairs_ga ON pairs (ga);
+CREATE INDEX IF NOT EXISTS pairs_gb ON pairs (gb);
 """
 
 
@@ -283,18 +286,21 @@ class _Doc:
     page: Optional[Tuple[int, FrozenSet[int]]]  # page keys (template learning), None without lines
     corpus: Optional[Tuple[Tuple[int, ...], FrozenSet[int]]]  # corpus keys, None without lines / corpus off
     meta: Optional[Tuple[Optional[str], Optional[str]]]  # an HTML page's (title, url)
+    size: int = 0  # UTF-8 bytes of its text as read (the report's bytes_in)
 
 
 def _first_pass(loaded: List[Loaded], config: Config) -> Tuple[List[_Doc], List[str]]:
     """Per document: its ``_Doc`` and the text the second pass cleans (an HTML page's extraction)."""
+    from .pipeline import _corpus_on, _page_job
+
     corpus = _corpus_on(config)
     items = [(d.document.source, d.document.kind, d.document.text) for d in loaded]
     out = _page_job((None, items, None, corpus))
     docs, texts = [], []
-    for d, (html, page, _size, meta, ckeys) in zip(loaded, out):
+    for d, (html, page, size, meta, ckeys) in zip(loaded, out):
         doc = d.document
         docs.append(_Doc(Document(doc.id, doc.source, "", doc.url, doc.title, doc.kind, doc.origin), d.ref,
-                         page, ckeys, meta))
+                         page, ckeys, meta, size))
         texts.append(html if html is not None else doc.text)
     return docs, texts
 
@@ -327,6 +333,10 @@ def _clean_key(content_key: str, n: int, page, corpus, templates, boilerplate) -
 
 def _reasons(removals: tuple, source: str, pages: int, boilerplate: Dict[int, CorpusLine]) -> Tuple[Removal, ...]:
     """Removals with learned reasons rewritten from the current counts (see the module doc)."""
+    from .clean import rules as R
+    from .clean.learned import line_key
+    from .pipeline import _note
+
     out = []
     for rule, text, where, reason in removals:
         if rule == R.LEARNED.name:
@@ -350,13 +360,21 @@ class Prepared:
 
 
 def prepare(store: Optional[Store], units: Sequence[Tuple[str, Path]], load: Loader, config: Config,
-            progress: Progress = _no_progress, select: Optional[Callable[[List[_Doc]], List[int]]] = None) -> Prepared:
+            progress: Optional[Progress] = None, select: Optional[Callable[[List[_Doc]], List[int]]] = None,
+            replay: Optional[Callable[[object], None]] = None) -> Prepared:
     """The ``_Prepared`` input of ``units`` (``(path key, file path)`` in order) from the cache,
     reading and cleaning only what it does not hold, and updating it.
 
-    ``select(docs) -> positions``: only these documents (in order) go into the result; all
-    are still learned from.  Without a store everything is read (a throwaway cache).
+    ``load(key, path) -> (documents, note)`` or None (not readable: skipped, not cached);
+    ``note`` is kept with the file and given to ``replay`` when the file is not read again.
+    ``select(docs) -> positions``: only these documents (in order) are learned from and go
+    into the result.  Without a store everything is read (a throwaway cache).
     """
+    from .clean.cleaner import with_page_metadata
+    from .clean.learned import learn_corpus_keys, learn_template_keys
+    from .pipeline import _corpus_on
+
+    progress = progress or (lambda stage, done, total: None)
     started = time.time_ns()
     known = store.files() if store is not None else {}
     files: Dict[str, tuple] = {}
@@ -377,20 +395,30 @@ def prepare(store: Optional[Store], units: Sequence[Tuple[str, Path]], load: Loa
     new_contents: Dict[str, object] = {}
     texts: Dict[Tuple[str, int], str] = {}
 
-    def first(key: str, path: Path) -> List[_Doc]:
-        docs, cleaned_texts = _first_pass(load(key, path), config)
+    def first(key: str, path: Path):
+        loaded = load(key, path)
+        if loaded is None:  # the file could not be read: skipped (the loader said why), not cached
+            return None
+        docs, cleaned_texts = _first_pass(loaded[0], config)
         for i, t in enumerate(cleaned_texts):
             texts[(key, i)] = t
-        return docs
+        return docs, loaded[1]
 
     per_file: List[List[_Doc]] = []
     for key, path in units:
         ck = content_keys[key]
         if ck not in have:
-            have[ck] = first(key, path)
-            new_contents[ck] = have[ck]
-        per_file.append(have[ck])
+            got = first(key, path)
+            if got is None:
+                per_file.append([])
+                continue
+            have[ck] = new_contents[ck] = got
+        elif replay is not None:
+            replay(have[ck][1])  # what reading it recorded (records skipped), as a fresh read would
+        per_file.append(have[ck][0])
     all_docs = [(key, i, d) for (key, _), docs in zip(units, per_file) for i, d in enumerate(docs)]
+    if select is not None:  # documents left out (a repeated id) are not learned from either, as in a run
+        all_docs = [all_docs[j] for j in select([d for _, _, d in all_docs])]
 
     # What the first pass learns, exactly as pipeline._prepare does from the same keys.
     per_source: Dict[str, int] = {}
@@ -407,7 +435,7 @@ def prepare(store: Optional[Store], units: Sequence[Tuple[str, Path]], load: Loa
         boilerplate = learn_corpus_keys([(d.document.source, *d.corpus) for _, _, d in all_docs if d.corpus is not None],
                                         config)
 
-    chosen = list(range(len(all_docs))) if select is None else select([d for _, _, d in all_docs])
+    chosen = list(range(len(all_docs)))
     clean_keys = [_clean_key(content_keys[key], i, d.page, d.corpus, learned.get(d.document.source), boilerplate)
                   for key, i, d in all_docs]
     wanted = [clean_keys[j] for j in chosen]
@@ -431,6 +459,7 @@ def prepare(store: Optional[Store], units: Sequence[Tuple[str, Path]], load: Loa
         refs.append(d.ref)
         fps.append(fp)
     prepared = prepared_from(cleaned, paragraphs, fps, config.bands)
+    prepared.bytes_in = sum(d.size for _, _, d in all_docs)
     if store is not None and (new_contents or new_cleaned or files != {k: tuple(v) for k, v in known.items()}):
         store.write(files, new_contents, new_cleaned, frozenset(content_keys.values()), frozenset(clean_keys))
     return Prepared(prepared, refs, len(raw), len(new_cleaned))
@@ -439,6 +468,8 @@ def prepare(store: Optional[Store], units: Sequence[Tuple[str, Path]], load: Loa
 def prepared_from(cleaned: List[CleanedDocument], paragraphs: List[Paragraph], fps: Sequence[tuple],
                   bands: int) -> _Prepared:
     """The pipeline's ``_Prepared`` of documents' cached fingerprints, in order."""
+    from .pipeline import _Prepared
+
     values, offsets, keys, live, packed, counts = [], [np.zeros(1, np.int64)], [], [], [], []
     total = 0
     for v, o, k, lv, pk, c in fps:
@@ -465,6 +496,9 @@ def _clean_missing(missing: List[int], all_docs, units, texts, first, learned, b
                    config: Config, progress: Progress) -> Dict[str, object]:
     """Clean and fingerprint the documents at ``missing`` (positions in ``all_docs``), in
     worker processes when there are many, as ``pipeline._prepare``'s second pass does."""
+    from .parallel import executor, submit
+    from .pipeline import _chunks, _clean_job
+
     paths = dict(units)
     for j in missing:  # a file cached in the first pass but not cleaned: read it again for its text
         key, i, _ = all_docs[j]
@@ -492,3 +526,69 @@ def _clean_missing(missing: List[int], all_docs, units, texts, first, learned, b
 
 def _carries(d: _Doc, boilerplate: Dict[int, CorpusLine]) -> bool:
     return d.corpus is not None and bool(boilerplate) and not boilerplate.keys().isdisjoint(d.corpus[1])
+
+
+# --- dedupe run --cache ----------------------------------------------------------------------------
+
+
+def run_cached(paths: Sequence[str], config: Config, folder: Path, progress: Optional[Progress] = None,
+               exclude: Sequence[Path] = (), problems=None):
+    """``pipeline.run`` of the documents ``read.read_paths`` would read from ``paths``, with
+    unchanged files taken from the cache in ``folder`` (made if missing): the same ``Result``
+    (but ``report.seconds``).  ``problems``: as ``read_paths``'s (``on_error="skip"``)."""
+    from .errors import ConfigError, InputError
+    from .pipeline import run_prepared
+    from .read import Problems, _file_documents, first_use, iter_files
+
+    started = time.perf_counter()
+    if any(str(p) == "-" for p in paths):
+        raise ConfigError("--cache keeps files' work between runs; standard input (-) cannot be cached: "
+                          "leave out --cache or pass files")
+    skipping = problems if config.on_error == "skip" else None
+    if skipping is not None and problems is None:
+        problems = skipping = Problems()
+    units, where = [], {}
+    for path, rel, source in iter_files(paths, exclude, skipping):
+        key = json.dumps([str(path.resolve()), rel, source])
+        units.append((key, path))
+        where[key] = (path, rel, source)
+
+    def load(key: str, path: Path):
+        path, rel, source = where[key]
+        origin = printable_path(path)
+        before = len(skipping.skipped) if skipping is not None else 0
+        try:
+            docs = list(_file_documents(path, rel, origin, source, config, None, None, skipping))
+        except InputError as err:
+            if skipping is None:
+                raise
+            skipping.skip(origin, err)
+            return None
+        recorded = skipping.skipped[before:] if skipping is not None else []
+        return [Loaded(d, None) for d in docs], list(recorded)
+
+    def replay(recorded) -> None:
+        if skipping is not None:
+            for item in recorded:
+                log.warning("skipped %s: %s", item.where, item.reason)
+                skipping.skipped.append(item)
+
+    def unique(docs: List[_Doc]) -> List[int]:
+        seen: Dict[str, str] = {}
+        return [j for j, d in enumerate(docs) if first_use(d.document, seen, skipping)]
+
+    fingerprint = settings_fingerprint(config, ["run"])
+    store = Store.open(folder, fingerprint)
+    try:
+        try:
+            got = prepare(store, units, load, config, progress, select=unique, replay=replay)
+        except (CacheCorrupt, sqlite3.DatabaseError) as err:
+            store.close()
+            store = Store.rebuild(folder, fingerprint, f"corrupt ({err})")
+            if skipping is not None:
+                del skipping.skipped[:]
+            got = prepare(store, units, load, config, progress, select=unique, replay=replay)
+    finally:
+        store.close()
+    log.info("cache %s: %d of %d files read, %d documents cleaned", folder, got.read, len(units), got.cleaned)
+    return run_prepared(got.prepared, config, progress or (lambda stage, done, total: None), started)

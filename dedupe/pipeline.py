@@ -514,6 +514,13 @@ def run(
             pool = stack.enter_context(executor(config.processes)) if streamed else None
             docs = as_documents(documents, config, check_text=spool is None)  # the spool checks its own
             prepared = _prepare(docs, config, progress, pool, spool)
+        return run_prepared(prepared, config, progress, started)
+
+
+def run_prepared(prepared: _Prepared, config: Config, progress: Progress, started: float) -> Result:
+    """The collapse of prepared documents, as ``run`` returns it (``dedupe.cache`` prepares
+    from its cache; ``started``: ``time.perf_counter()`` when the run began)."""
+    with collector_paused():
         cleaned = prepared.cleaned
         count = len(cleaned)
         paragraphs, matches, clusters, stories = _collapse(prepared, config, progress)

@@ -374,18 +374,25 @@ def read_paths(paths: Iterable[str], config: Config, stdin_format: Optional[str]
         origin = "<stdin>" if str(path) == "-" else printable_path(path)
         try:  # streamed: a JSONL file (or stdin) record by record
             for doc in _file_documents(path, rel, origin, default_source, config, stdin_format, stdin, skipping):
-                if doc.id in seen:
-                    err = InputError(f"{doc.origin}: document id {doc.id!r} already used by {seen[doc.id]}")
-                    if skipping is None:
-                        raise err
-                    skipping.skip(doc.origin, err)
-                    continue
-                seen[doc.id] = doc.origin
-                yield doc
+                if first_use(doc, seen, skipping):
+                    yield doc
         except InputError as err:  # the file as a whole (unreadable, undecodable, a corrupt gzip stream)
             if skipping is None:
                 raise
             skipping.skip(origin, err)
+
+
+def first_use(doc: Document, seen: dict, skipping: Optional[Problems]) -> bool:
+    """Whether ``doc``'s id is new (then ``seen`` records it); a repeated id is an
+    InputError, or skipped and recorded with ``skipping``."""
+    if doc.id in seen:
+        err = InputError(f"{doc.origin}: document id {doc.id!r} already used by {seen[doc.id]}")
+        if skipping is None:
+            raise err
+        skipping.skip(doc.origin, err)
+        return False
+    seen[doc.id] = doc.origin
+    return True
 
 
 def _file_documents(path: Path, rel: str, origin: str, default_source: str, config: Config,

@@ -129,13 +129,23 @@ def repo(tmp_path, monkeypatch):
     return r
 
 
-@hsettings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**31), ops=st.lists(st.sampled_from(["add", "edit", "delete", "rename", "touch"]),
-                                                 min_size=1, max_size=6))
-def test_cached_verdict_equals_uncached_after_any_edits(tmp_path_factory, seed, ops):
+                                                 min_size=1, max_size=6),
+       delta_max=st.sampled_from([0, 300, hook_cache.DELTA_MAX]), hit_step=st.sampled_from([1, 40, hook_cache.HIT_STEP]))
+def test_cached_verdict_equals_uncached_after_any_edits(tmp_path_factory, seed, ops, delta_max, hit_step):
     """Random sequences of adds, edits, deletes, renames and touches: after each, every file's
-    findings, all files' and a random split's, equal what ``--no-cache`` finds."""
-    root = tmp_path_factory.mktemp("repo")
+    findings, all files' and a random split's, equal what ``--no-cache`` finds.  The postings
+    base is rewritten often or never, and looked up in small steps or at once."""
+    saved = hook_cache.DELTA_MAX, hook_cache.HIT_STEP
+    hook_cache.DELTA_MAX, hook_cache.HIT_STEP = delta_max, hit_step
+    try:
+        _edits_keep_the_verdict(tmp_path_factory.mktemp("repo"), seed, ops)
+    finally:
+        hook_cache.DELTA_MAX, hook_cache.HIT_STEP = saved
+
+
+def _edits_keep_the_verdict(root, seed, ops):
     repo = Repo(root)
     rng = random.Random(seed)
     for _ in range(8):

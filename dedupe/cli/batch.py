@@ -11,7 +11,7 @@ import click
 
 from ..clean.cleaner import clean_and_explain
 from ..clean.rules import ALL_RULES
-from ..errors import DedupeError, InputError, OutputError
+from ..errors import ConfigError, DedupeError, InputError, OutputError
 from ..parallel import collector_paused
 from ..pipeline import run as run_pipeline
 from ..read import Problems, read_paths
@@ -77,8 +77,11 @@ def _output_inside_inputs(paths, out) -> List[Path]:
 @click.option("--story-min-shingles", type=click.IntRange(0),
               help="Only clusters of paragraphs with this many shingles link documents into stories [6].")
 @click.option("--workers", type=click.IntRange(0), help="Worker processes [0: one per core]; output does not depend on it.")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
+              help="Keep each input file's cleaning and fingerprints in this folder and reuse them for files "
+                   "unchanged since the last run (same output; not for stdin).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
-def run(paths, out, force, fmt, quiet, **opts) -> None:
+def run(paths, out, force, fmt, quiet, cache_dir, **opts) -> None:
     """Clean PATHS (files, folders, - for stdin) and write stories, documents and a report to OUT."""
     if opts.get("source_priority") and not opts.get("canonical_policy"):
         opts["canonical_policy"] = "source-priority"
@@ -98,7 +101,14 @@ def run(paths, out, force, fmt, quiet, **opts) -> None:
         # No cyclic collection between run and write either: it would rescan the run's
         # millions of objects once (the library pauses it inside each of the two calls).
         with collector_paused():
-            result = run_pipeline(read(), config, progress=progress)
+            if cache_dir:
+                from ..cache import run_cached
+
+                if fmt:
+                    raise ConfigError("--format applies to stdin, which --cache cannot read")
+                result = run_cached(paths, config, Path(cache_dir), progress, exclude, problems)
+            else:
+                result = run_pipeline(read(), config, progress=progress)
             summary = _summary(result.report, write_output(result, out, force=force, errors=problems.skipped, progress=progress))
             del result  # freed while the collector is off: nothing left for it to scan
     except DedupeError as err:

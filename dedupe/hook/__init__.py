@@ -14,7 +14,16 @@ The repository publishes both in ``.pre-commit-hooks.yaml``.  Choices, and why:
   (``dedupe.hook.settings``): ``data`` folders, ``baseline`` path and any ``Config`` field.
 """
 from .check import Finding, check, find_all
-from .fix import FixResult, fix_file, fix_text
 from .settings import HookSettings, load_settings
 
 __all__ = ["Finding", "FixResult", "HookSettings", "check", "find_all", "fix_file", "fix_text", "load_settings"]
+
+
+def __getattr__(name: str):
+    """The fixer loads on first use: it imports the cleaner, which ``dedupe check`` answered
+    from its cache does not need (PEP 562)."""
+    if name in ("FixResult", "fix_file", "fix_text"):
+        from . import fix
+
+        return getattr(fix, name)
+    raise AttributeError(f"module 'dedupe.hook' has no attribute {name!r}")

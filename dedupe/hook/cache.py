@@ -38,21 +38,20 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
-from .. import candidates, fingerprint
 from ..cache import (RACY_SECONDS, CacheCorrupt, Loaded, Store, _digest, _first_pass, _pack, _signature,
                      _split_fingerprints, _unpack, pack_state, prepared_from, settings_fingerprint)
-from ..clean.learned import CorpusLine, learn_corpus_keys, learn_template_keys
 from ..config import Config
 from ..errors import InputError
 from ..model import Document
-from ..parallel import executor, submit
-from ..pipeline import Progress, _chunks, _clean_job, _corpus_on, _Prepared, local_matches
-from .check import Checked, DocRef, Pairs, _file_documents, cache_folder
+from .check import Checked, DocRef, Pairs, Progress, _file_documents, cache_folder
 from .settings import HookSettings
+
+if TYPE_CHECKING:  # the pipeline and the learners load only when a call has documents to clean or learn
+    from ..pipeline import _Prepared
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +59,8 @@ FILENAME = "check.sqlite3"
 #: Postings of documents added since the base was written are kept in the state; past this
 #: many the base is rewritten with them (a rewrite costs about a second per 100k paragraphs).
 DELTA_MAX = 200_000
+#: Postings looked up at a time when a new document's candidates are found (bounds the memory).
+HIT_STEP = 1 << 19
 _U64 = np.uint64
 _INFO = np.dtype([("gid", "<u4"), ("para", "<u4"), ("k", "<u4")])
 
@@ -106,9 +107,12 @@ def cached(paths: List[str], wanted: Set[str], settings: HookSettings, progress:
         store.close()
 
 
-def _remove_postings(folder: Path, keep: Optional[str]) -> None:
+def _remove_postings(folder: Path, keep: Optional[Tuple[Optional[str], ...]]) -> None:
+    """Postings files of other generations than ``keep`` (the new one and the one before it,
+    which a call that read the previous state may still be opening); None: all of them."""
+    keep = tuple(k for k in keep if k) if keep is not None else ()
     for p in folder.glob("postings-*.npy"):
-        if keep is None or not p.name.startswith(f"postings-{keep}."):
+        if not any(p.name.startswith(f"postings-{k}.") for k in keep):
             try:
                 p.unlink()
             except FileNotFoundError:
@@ -155,6 +159,8 @@ class _Call:
         import time
 
         store, config = self.store, self.config
+        # Every read of this call in one snapshot (WAL): a call that commits meanwhile is not half seen.
+        store.conn.execute("BEGIN")
         version = store._meta("version")
         started = time.time_ns()
         known = store.files()
@@ -183,8 +189,7 @@ class _Call:
                     files[rel] = (*sig, started, _digest(fh.read()))
         state = store.state("check") or {}
         old_rows = _rows_from(state)
-        if "permutations" in state:
-            fingerprint.remember_permutations(config, *state["permutations"])
+        self.permutations = state.get("permutations")
         learn_old = state.get("learn")  # arrays aligned with old_rows
         by_path: Dict[str, List[int]] = {}
         for k, r in enumerate(old_rows):
@@ -209,8 +214,9 @@ class _Call:
         # --- learning, as pipeline._prepare does it, redone only where it can change --------
         per_source = Counter(r.source for r in rows)
         learn_set = frozenset(s for s, n in per_source.items() if n >= config.learn_min_documents)
+        corpus_on = config.corpus_min_documents > 0 and "corpus-boilerplate" not in config.disabled_rules
         first_pass = (bool(learn_set) or any(r.ref[4] == "html" for r in rows)
-                      or (_corpus_on(config) and config.corpus_min_documents <= len(rows)))
+                      or (corpus_on and config.corpus_min_documents <= len(rows)))  # as pipeline._prepare
         old_learned = state.get("learned")
         changed_rows = bool(removed_sources or added_sources)
         if old_learned is None or old_learned[0] != first_pass or old_learned[1] != learn_set:
@@ -218,17 +224,20 @@ class _Call:
         else:
             touched = removed_sources | added_sources
         templates: Dict[str, Tuple[FrozenSet[int], int]] = {} if old_learned is None else dict(old_learned[2])
-        boilerplate: Dict[int, CorpusLine] = {} if old_learned is None else old_learned[3]
+        boilerplate: Dict[int, tuple] = {} if old_learned is None else old_learned[3]  # key -> CorpusLine fields
         for s in list(templates):
             if s in touched or s not in per_source:
                 del templates[s]
+        if first_pass and (touched & learn_set or changed_rows or old_learned is None or old_learned[0] != first_pass):
+            from ..clean.learned import learn_corpus_keys, learn_template_keys
         if first_pass:
             for s in sorted(touched & learn_set):
                 got = learn_template_keys(learn.pages(rows, s), config).get(s)
                 if got is not None:
                     templates[s] = got
             if changed_rows or old_learned is None or old_learned[0] != first_pass:
-                boilerplate = learn_corpus_keys(learn.corpus_docs(rows), config)
+                boilerplate = {k: (c.documents, c.stories, c.sources)
+                               for k, c in learn_corpus_keys(learn.corpus_docs(rows), config).items()}
         else:
             templates, boilerplate = {}, {}
         old_templates = {} if old_learned is None else old_learned[2]
@@ -259,24 +268,27 @@ class _Call:
         alive[[r.gid for r in rows]] = True
 
         # --- pairs ----------------------------------------------------------------------------
-        matches = state.get("matches") or _no_matches()
-        live_rows = alive[matches["ga"]] & alive[matches["gb"]]
-        matches = {k: v[live_rows] for k, v in matches.items()}
         postings = _Postings.load(self.folder, state.get("postings"), alive)
+        found = _no_matches()
         if fresh:
             found, postings = self._pairs(rows, fresh, entries, postings, alive)
-            matches = {k: np.concatenate([matches[k], found[k]]) for k in matches}
 
         # --- answer, then keep the new state -------------------------------------------------
-        answer = _inputs(rows, matches, wanted, store)
-        if fresh or changed_rows or files != {k: tuple(v) for k, v in known.items()} or postings.written:
-            new_state = {**_columns(rows), "learn": learn.data, "permutations": fingerprint.permutations(config),
-                         "learned": (first_pass, learn_set, templates, boilerplate), "matches": matches,
+        answer = _inputs(rows, found, wanted, store, alive)
+        store.conn.execute("COMMIT")  # the end of the reads
+        # A racy file hashed again to the same bytes changes only its record time: not worth a write.
+        moved = any(known.get(p) is None or tuple(known[p][:4]) != sig[:4] or known[p][5] != sig[5]
+                    for p, sig in files.items()) or len(known) != len(files)
+        if fresh or changed_rows or moved or postings.written:
+            new_state = {**_columns(rows), "learn": learn.data, "permutations": self.permutations,
+                         "learned": (first_pass, learn_set, templates, boilerplate),
                          "postings": postings.record(), "next_gid": next_gid}
-            cleaned_new = {rows[j].clean: entries[rows[j].clean] for j in fresh if rows[j].clean in self.new_entries}
+            cleaned_new = {rows[j].clean: _pack(entries[rows[j].clean]) for j in fresh if rows[j].clean in self.new_entries}
             checked_new = [(rows[j].gid, _pack((rows[j].removals, rows[j].sizes))) for j in fresh]
-            if self._write(version, files, cleaned_new, new_state, {r.clean for r in rows}, checked_new, alive):
-                _remove_postings(self.folder, keep=postings.gen)
+            known = {k: tuple(v) for k, v in known.items()}
+            if self._write(version, known, files, cleaned_new, new_state, {r.clean for r in old_rows},
+                           {r.clean for r in rows}, [r.gid for r in old_rows], checked_new, alive, found):
+                _remove_postings(self.folder, keep=(postings.gen, state.get("postings", (None,))[0]))
             elif postings.written:
                 postings.discard(self.folder)
         return answer
@@ -294,6 +306,16 @@ class _Call:
             r = rows[j]
             if (r.path, r.i) not in self.texts:
                 self._first(r.path, r.content)
+        from .. import fingerprint
+        from ..clean.learned import CorpusLine
+        from ..parallel import executor, submit
+        from ..pipeline import _chunks, _clean_job
+
+        if self.permutations is not None:
+            fingerprint.remember_permutations(self.config, *self.permutations)
+        else:
+            self.permutations = tuple(fingerprint.permutations(self.config))
+        boilerplate = {k: CorpusLine(*v) for k, v in boilerplate.items()}
         todo = [(rows[j].source, self.texts[(rows[j].path, rows[j].i)]) for j in missing]
         ranges = _chunks([Document(id="", source="", text=t) for _, t in todo])
         with executor(min(self.config.processes, len(ranges))) as pool:
@@ -316,6 +338,8 @@ class _Call:
     def _pairs(self, rows: List[_Row], fresh: List[int], entries, postings: "_Postings", alive: np.ndarray):
         """Verified pairs of the fresh documents: with the others (through the postings) and
         among themselves (``local_matches``); and the postings with the fresh ones added."""
+        from ..pipeline import local_matches
+
         config = self.config
         bands = config.bands
         fps = [entries[rows[j].clean][2] for j in fresh]
@@ -336,18 +360,30 @@ class _Call:
         q_local = np.concatenate([p for _, p, _ in codes]).astype(np.int64)
         q_doc = np.concatenate([np.full(c.size, d, np.int64) for d, (c, _, _) in enumerate(codes)])
         q_k = np.concatenate([k for _, _, k in codes]).astype(np.int64)
-        hit_q, hit = postings.lookup(q_code, alive)
-        if hit_q.size:
+        q_para = q_local + starts[q_doc]  # position among the fresh paragraphs
+        order = np.argsort(q_para, kind="stable")
+        hits = np.cumsum(postings.counts(q_code[order]))
+        cand = []
+        lo = 0
+        while lo < order.size:  # paragraphs in steps of about HIT_STEP postings (a common phrase has thousands)
+            hi = max(int(np.searchsorted(hits, (hits[lo - 1] if lo else 0) + HIT_STEP, side="right")), lo + 1)
+            while hi < order.size and q_para[order[hi]] == q_para[order[hi - 1]]:
+                hi += 1
+            at = order[lo:hi]
+            hit_q, hit = postings.lookup(q_code[at], alive)
+            lo = hi
+            if not hit_q.size:
+                continue
+            hit_q = at[hit_q]
             cont = (q_code[hit_q] >> _U64(32)) == _U64(bands)
-            p = q_local[hit_q] + starts[q_doc[hit_q]]  # position among the fresh paragraphs
-            both = np.stack([p, hit["gid"].astype(np.int64), hit["para"].astype(np.int64)], axis=1)
-            band = np.unique(both[~cont], axis=0)
-            pair, first, shared = np.unique(both[cont], axis=0, return_index=True, return_counts=True)
+            both = np.stack([q_para[hit_q], hit["gid"].astype(np.int64), hit["para"].astype(np.int64)], axis=1)
+            cand.append(_unique_rows(both[~cont])[0])
+            pair, first, shared = _unique_rows(both[cont])
             kp, kq = q_k[hit_q][cont][first], hit["k"][cont][first].astype(np.int64)
-            contained = pair[2 * shared >= np.minimum(kp, kq)]
-            cand = np.unique(np.concatenate([band, contained]), axis=0)
-            if cand.size:
-                out.append(self._verify(cand, prepared, rows, gids, starts, doc_of))
+            cand.append(pair[2 * shared >= np.minimum(kp, kq)])
+        cand = _unique_rows(np.concatenate(cand))[0] if cand else np.zeros((0, 3), np.int64)
+        if cand.size:
+            out.append(self._verify(cand, prepared, rows, gids, starts, doc_of))
         found = {k: np.concatenate([o[k] for o in out]) for k in out[0]}
         postings = postings.add(gids[q_doc], q_code, q_local, q_k, alive, self.folder)
         return found, postings
@@ -371,13 +407,16 @@ class _Call:
         vals, offs = np.concatenate(values), np.concatenate(offsets)
         at = np.array([base[g] for g in og.tolist()], np.int64) + op
         pairs = np.stack([p, at], axis=1)
-        ok, jac, con = candidates.verify_flat(pairs, vals, offs, self.config)
+        from ..candidates import verify_flat
+
+        ok, jac, con = verify_flat(pairs, vals, offs, self.config)
         p, og, op, jac, con = p[ok], og[ok], op[ok], jac[ok], con[ok]
         d = doc_of[p]
         return _rows_of(gids[d], p - starts[d], og, op, jac, con)
 
     # --- writing --------------------------------------------------------------------------------
-    def _write(self, version, files, cleaned_new, new_state, keep_cleaned, checked_new, alive) -> bool:
+    def _write(self, version, known, files, cleaned_new, new_state, old_clean, keep_cleaned, old_gids, checked_new,
+               alive, found) -> bool:
         conn = self.store.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -388,14 +427,19 @@ class _Call:
             if self.store._meta("version") != version:  # another call wrote meanwhile: its state stands
                 conn.execute("ROLLBACK")
                 return False
-            conn.execute("DELETE FROM files")
-            conn.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", [(p, *sig) for p, sig in files.items()])
-            conn.executemany("INSERT OR REPLACE INTO cleaned VALUES (?, ?)", [(k, _pack(v)) for k, v in cleaned_new.items()])
-            stale = [k for (k,) in conn.execute("SELECT key FROM cleaned") if k not in keep_cleaned]
-            conn.executemany("DELETE FROM cleaned WHERE key = ?", [(k,) for k in stale])
+            # Only what changed: the state read at the start is what the tables hold (same version).
+            conn.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in known if p not in files])
+            conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             [(p, *sig) for p, sig in files.items() if known.get(p) != sig])
+            conn.executemany("INSERT OR REPLACE INTO cleaned VALUES (?, ?)", list(cleaned_new.items()))
+            conn.executemany("DELETE FROM cleaned WHERE key = ?", [(k,) for k in old_clean - keep_cleaned])
             conn.executemany("INSERT OR REPLACE INTO checked VALUES (?, ?)", checked_new)
-            dead = [g for (g,) in conn.execute("SELECT gid FROM checked") if g >= alive.size or not alive[g]]
-            conn.executemany("DELETE FROM checked WHERE gid = ?", [(g,) for g in dead])
+            dead = [(g,) for g in old_gids if not alive[g]]
+            conn.executemany("DELETE FROM checked WHERE gid = ?", dead)
+            conn.executemany("DELETE FROM pairs WHERE ga = ?", dead)
+            conn.executemany("DELETE FROM pairs WHERE gb = ?", dead)
+            conn.executemany("INSERT INTO pairs VALUES (?, ?, ?, ?, ?, ?)",
+                             zip(*(found[k].tolist() for k in ("ga", "pa", "gb", "pb", "jac", "con"))))
             conn.execute("INSERT OR REPLACE INTO state VALUES ('check', ?)", (pack_state(new_state),))
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (uuid.uuid4().hex,))
             conn.execute("COMMIT")
@@ -430,9 +474,33 @@ def _rows_of(ga, pa, gb, pb, jac, con) -> dict:
             "pb": np.asarray(pb, np.int64), "jac": np.asarray(jac, np.float64), "con": np.asarray(con, np.float64)}
 
 
-def _inputs(rows: List[_Row], matches: dict, wanted: Set[str], store: Store) -> Tuple[List[Checked], Pairs]:
-    """The findings' inputs for the documents of ``wanted`` and the documents they pair with."""
+def _stored_pairs(store: Store, mine: List[int], every: bool) -> dict:
+    """The stored pairs with an end in ``mine`` (``every``: all of them)."""
+    conn = store.conn
+    if every:
+        got = conn.execute("SELECT ga, pa, gb, pb, jac, con FROM pairs").fetchall()
+    else:
+        got = []
+        for lo in range(0, len(mine), 400):
+            part = mine[lo:lo + 400]
+            marks = ",".join("?" * len(part))
+            got += conn.execute(f"SELECT ga, pa, gb, pb, jac, con FROM pairs WHERE ga IN ({marks})", part).fetchall()
+            got += conn.execute(f"SELECT ga, pa, gb, pb, jac, con FROM pairs WHERE gb IN ({marks}) AND ga NOT IN ({marks})",
+                                part + part).fetchall()
+    if not got:
+        return _no_matches()
+    cols = list(zip(*got))
+    return _rows_of(*cols)
+
+
+def _inputs(rows: List[_Row], found: dict, wanted: Set[str], store: Store, alive: np.ndarray
+            ) -> Tuple[List[Checked], Pairs]:
+    """The findings' inputs for the documents of ``wanted`` and the documents they pair with:
+    stored pairs whose ends are both still there, and the pairs found this call."""
     mine = np.array(sorted({r.gid for r in rows if r.path in wanted}), np.int64)
+    stored = _stored_pairs(store, mine.tolist(), every=len(mine) > len(rows) // 2)
+    keep = alive[stored["ga"]] & alive[stored["gb"]]
+    matches = {k: np.concatenate([stored[k][keep], found[k]]) for k in stored}
     sel = np.isin(matches["ga"], mine) | np.isin(matches["gb"], mine)
     m = {k: v[sel] for k, v in matches.items()}
     involved = set(mine.tolist()) | set(m["ga"].tolist()) | set(m["gb"].tolist())
@@ -545,10 +613,23 @@ class _LearnArrays:
         out[owner[hit]] = True
         return out & d["has_corpus"]
 
-    def carries(self, j: int, boilerplate: Dict[int, CorpusLine]) -> bool:
+    def carries(self, j: int, boilerplate: Dict[int, object]) -> bool:
         if not boilerplate or not self.data["has_corpus"][j]:
             return False
         return not boilerplate.keys().isdisjoint(self.keys_of(j)[1][1])
+
+
+def _unique_rows(a: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(a, axis=0, return_index=True, return_counts=True)`` for a 2-D int array, by
+    a lexsort (``axis=0`` goes through structured views and imports numpy.ma: 40 ms a call)."""
+    if not len(a):
+        return a, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.lexsort(a.T[::-1])
+    s = a[order]
+    new = np.ones(len(s), bool)
+    new[1:] = (s[1:] != s[:-1]).any(axis=1)
+    starts = np.flatnonzero(new)
+    return s[starts], order[starts], np.diff(np.append(starts, len(s)))
 
 
 def _ranks(lengths: np.ndarray) -> np.ndarray:
@@ -582,6 +663,14 @@ class _Postings:
 
     def record(self) -> tuple:
         return (self.gen, self.d_codes, self.d_info)
+
+    def counts(self, q: np.ndarray) -> np.ndarray:
+        """Postings (alive or not) per code of ``q``."""
+        n = np.zeros(q.size, np.int64)
+        for codes in (self.codes, self.d_codes):
+            if codes.size and q.size:
+                n += np.searchsorted(codes, q, side="right") - np.searchsorted(codes, q, side="left")
+        return n
 
     def lookup(self, q: np.ndarray, alive: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """``(query position, posting info)`` of every alive posting whose code is in ``q``."""

@@ -42,16 +42,22 @@ import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
 from ..config import Config
 from ..errors import ConfigError
 from ..model import Document
-from ..pipeline import Progress, _no_progress, _prepare, local_matches
 from ..read import _jsonl_documents, decode, detect_format, read_bytes
 from .settings import HookSettings
+
+#: progress(stage, done, total), as ``dedupe.pipeline.Progress``.
+Progress = Callable[[str, int, Optional[int]], None]
+
+
+def _no_progress(stage: str, done: int, total: Optional[int]) -> None:
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +201,8 @@ class Pairs:
 
 def _cold(paths: List[str], settings: HookSettings, progress: Progress) -> Tuple[List[Checked], Pairs]:
     """Every document of ``paths`` read, cleaned and fingerprinted afresh, and every verified pair."""
+    from ..pipeline import _prepare, local_matches
+
     config = replace(settings.config, keep_input_text=False)
     docs, refs = load_documents(paths, settings, progress)
     prepared = _prepare(docs, config, progress)
