@@ -62,7 +62,9 @@ if TYPE_CHECKING:  # the pipeline and the cleaner load when a document is cleane
 log = logging.getLogger(__name__)
 
 #: Bumped when what the cache stores changes meaning: an older cache is then rebuilt.
-FORMAT = 1
+#: 2: the check's pairs moved from the state record to their own table (3: in blocks);
+#: 4: the check's file signatures moved into its state record; 5: files known by git blob ids.
+FORMAT = 5
 #: A file changed less than this long before its signature was recorded is hashed again.
 RACY_SECONDS = 2.0
 #: How long a writer waits for another process's write to finish before giving up on updating.
@@ -140,9 +142,7 @@ CREATE TABLE IF NOT EXISTS contents (key TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS cleaned (key TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checked (gid INTEGER PRIMARY KEY, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS pairs (ga INTEGER, pa INTEGER, gb INTEGER, pb INTEGER, jac REAL, con REAL);
-CREATE INDEX IF NOT EXISTS pairs_ga ON pairs (ga);
-CREATE INDEX IF NOT EXISTS pairs_gb ON pairs (gb);
+CREATE TABLE IF NOT EXISTS pairs (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
 """
 
 

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("txt", "html", "jsonl")
 _EXTENSIONS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
+#: Lower-case endings of every readable file name (a fast first test for ``detect_format``).
+DATA_SUFFIXES = tuple(e + gz for e in _EXTENSIONS for gz in ("", ".gz"))
 
 
 def detect_format(path: Union[str, Path]) -> Optional[str]:

@@ -132,17 +132,19 @@ def repo(tmp_path, monkeypatch):
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**31), ops=st.lists(st.sampled_from(["add", "edit", "delete", "rename", "touch"]),
                                                  min_size=1, max_size=6),
-       delta_max=st.sampled_from([0, 300, hook_cache.DELTA_MAX]), hit_step=st.sampled_from([1, 40, hook_cache.HIT_STEP]))
-def test_cached_verdict_equals_uncached_after_any_edits(tmp_path_factory, seed, ops, delta_max, hit_step):
+       delta_max=st.sampled_from([0, 300, hook_cache.DELTA_MAX]), hit_step=st.sampled_from([1, 40, hook_cache.HIT_STEP]),
+       slack=st.sampled_from([0, hook_cache.PAIRS_SLACK]))
+def test_cached_verdict_equals_uncached_after_any_edits(tmp_path_factory, seed, ops, delta_max, hit_step, slack):
     """Random sequences of adds, edits, deletes, renames and touches: after each, every file's
     findings, all files' and a random split's, equal what ``--no-cache`` finds.  The postings
-    base is rewritten often or never, and looked up in small steps or at once."""
-    saved = hook_cache.DELTA_MAX, hook_cache.HIT_STEP
-    hook_cache.DELTA_MAX, hook_cache.HIT_STEP = delta_max, hit_step
+    base is rewritten often or never and looked up in small steps or at once, and the pairs
+    of documents gone are compacted away early or late."""
+    saved = hook_cache.DELTA_MAX, hook_cache.HIT_STEP, hook_cache.PAIRS_SLACK
+    hook_cache.DELTA_MAX, hook_cache.HIT_STEP, hook_cache.PAIRS_SLACK = delta_max, hit_step, slack
     try:
         _edits_keep_the_verdict(tmp_path_factory.mktemp("repo"), seed, ops)
     finally:
-        hook_cache.DELTA_MAX, hook_cache.HIT_STEP = saved
+        hook_cache.DELTA_MAX, hook_cache.HIT_STEP, hook_cache.PAIRS_SLACK = saved
 
 
 def _edits_keep_the_verdict(root, seed, ops):
@@ -193,7 +195,7 @@ def test_a_changed_setting_rebuilds_the_cache_and_says_why(repo, caplog):
     assert warm == _messages(settings, None, False)
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncate", "state"])
+@pytest.mark.parametrize("damage", ["garbage", "truncate", "state", "pairs"])
 def test_a_corrupt_cache_is_rebuilt_never_trusted(repo, caplog, damage):
     settings = load_settings(repo.root)
     expected = _messages(settings, None, False)
@@ -208,6 +210,11 @@ def test_a_corrupt_cache_is_rebuilt_never_trusted(repo, caplog, damage):
             Path(str(path) + suffix).unlink(missing_ok=True)
         data = path.read_bytes()
         path.write_bytes(data[: len(data) // 3])
+    elif damage == "pairs":  # tables out of step with the state: the pair count catches it
+        conn = sqlite3.connect(str(path))
+        conn.execute("UPDATE pairs SET data = substr(data, 1, length(data) - 32)")  # one pair short
+        conn.commit()
+        conn.close()
     else:  # a flipped byte in the state record: the checksum catches it
         conn = sqlite3.connect(str(path))
         blob = bytearray(conn.execute("SELECT data FROM state WHERE name = 'check'").fetchone()[0])

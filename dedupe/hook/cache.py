@@ -29,12 +29,14 @@ the same moment give the same clean keys, so the verdict is what an uncached cal
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import pickle
 import sqlite3
 import stat
 import uuid
+import zlib
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,7 +49,7 @@ from ..cache import (RACY_SECONDS, CacheCorrupt, Loaded, Store, _digest, _first_
 from ..config import Config
 from ..errors import InputError
 from ..model import Document
-from .check import Checked, DocRef, Pairs, Progress, _file_documents, cache_folder
+from .check import Checked, DocRef, Pairs, Progress, _file_documents, cache_folder, git_dirty
 from .settings import HookSettings
 
 if TYPE_CHECKING:  # the pipeline and the learners load only when a call has documents to clean or learn
@@ -82,8 +84,8 @@ class _Row:
     sizes: Optional[tuple] = None
 
 
-def cached(paths: List[str], wanted: Set[str], settings: HookSettings, progress: Progress
-           ) -> Tuple[List[Checked], Pairs]:
+def cached(paths: List[str], wanted: Set[str], settings: HookSettings, progress: Progress,
+           index: Optional[dict] = None) -> Tuple[List[Checked], Pairs]:
     """The findings' inputs (``check._cold``'s) for the documents of ``wanted``, from the cache."""
     config = replace(settings.config, keep_input_text=False)
     folder = cache_folder(settings)
@@ -97,14 +99,19 @@ def cached(paths: List[str], wanted: Set[str], settings: HookSettings, progress:
         return _cold(paths, settings, progress)
     try:
         try:
-            return _Call(store, folder, settings, config, progress).answer(paths, wanted)
+            return _Call(store, folder, settings, config, progress, index).answer(paths, wanted)
         except (CacheCorrupt, sqlite3.DatabaseError, OSError, ValueError, KeyError, pickle.UnpicklingError) as err:
             store.close()
             store = Store.rebuild(folder, fingerprint, f"corrupt ({type(err).__name__}: {err})", filename=FILENAME)
             _remove_postings(folder, keep=None)
-            return _Call(store, folder, settings, config, progress).answer(paths, wanted)
+            return _Call(store, folder, settings, config, progress, index).answer(paths, wanted)
     finally:
         store.close()
+
+
+def _blob_id(data: bytes) -> str:
+    """git's object id of a blob with these bytes (``git hash-object``)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _remove_postings(folder: Path, keep: Optional[Tuple[Optional[str], ...]]) -> None:
@@ -136,8 +143,10 @@ def _codes(fp: tuple, bands: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 class _Call:
-    def __init__(self, store: Store, folder: Path, settings: HookSettings, config: Config, progress: Progress):
+    def __init__(self, store: Store, folder: Path, settings: HookSettings, config: Config, progress: Progress,
+                 index: Optional[dict] = None):
         self.store, self.folder, self.settings, self.config, self.progress = store, folder, settings, config, progress
+        self.index = index  # git's {path: (mode, blob id)}, or None
         self.texts: Dict[Tuple[str, int], str] = {}
 
     # --- files ----------------------------------------------------------------------------
@@ -163,13 +172,25 @@ class _Call:
         store.conn.execute("BEGIN")
         version = store._meta("version")
         started = time.time_ns()
-        known = store.files()
+        state = store.state("check") or {}
+        known = state.get("files", {})  # path -> (size, mtime, inode, ctime, recorded, hash)
         files: Dict[str, tuple] = {}
         root = str(self.settings.root)
         racy = RACY_SECONDS * 1e9
+        # In a git work tree, a file git has staged and does not list as changed in the work
+        # tree is its staged blob: no stat needed.  Others are stat-ed, and hashed as git
+        # hashes blobs, so one content has one key either way.
+        index = self.index or {}
+        dirty = git_dirty(self.settings) if index else set()
+        if dirty is None:
+            index, dirty = {}, set()
         for n, rel in enumerate(paths, 1):
             if n % 1000 == 0 or n == len(paths):
                 self.progress("read", n, len(paths))
+            staged = index.get(rel)
+            if staged is not None and staged[0] in ("100644", "100755") and rel not in dirty:
+                files[rel] = (0, 0, 0, 0, 0, staged[1])
+                continue
             path = os.path.join(root, rel)
             try:
                 st = os.stat(path)
@@ -186,8 +207,7 @@ class _Call:
                 files[rel] = (*sig, old[4], old[5])
             else:
                 with open(path, "rb") as fh:
-                    files[rel] = (*sig, started, _digest(fh.read()))
-        state = store.state("check") or {}
+                    files[rel] = (*sig, started, _blob_id(fh.read()))
         old_rows = _rows_from(state)
         self.permutations = state.get("permutations")
         learn_old = state.get("learn")  # arrays aligned with old_rows
@@ -274,20 +294,21 @@ class _Call:
             found, postings = self._pairs(rows, fresh, entries, postings, alive)
 
         # --- answer, then keep the new state -------------------------------------------------
-        answer = _inputs(rows, found, wanted, store, alive)
+        stored = _stored_pairs(store, state.get("pairs", (0, 0)))
+        answer = _inputs(rows, stored, found, wanted, store, alive)
         store.conn.execute("COMMIT")  # the end of the reads
         # A racy file hashed again to the same bytes changes only its record time: not worth a write.
-        moved = any(known.get(p) is None or tuple(known[p][:4]) != sig[:4] or known[p][5] != sig[5]
-                    for p, sig in files.items()) or len(known) != len(files)
+        moved = len(known) != len(files) or any(known.get(p) is None or known[p][:4] != sig[:4] or known[p][5] != sig[5]
+                                                for p, sig in files.items())
         if fresh or changed_rows or moved or postings.written:
             new_state = {**_columns(rows), "learn": learn.data, "permutations": self.permutations,
                          "learned": (first_pass, learn_set, templates, boilerplate),
                          "postings": postings.record(), "next_gid": next_gid}
             cleaned_new = {rows[j].clean: _pack(entries[rows[j].clean]) for j in fresh if rows[j].clean in self.new_entries}
             checked_new = [(rows[j].gid, _pack((rows[j].removals, rows[j].sizes))) for j in fresh]
-            known = {k: tuple(v) for k, v in known.items()}
+            new_state["files"] = files
             if self._write(version, known, files, cleaned_new, new_state, {r.clean for r in old_rows},
-                           {r.clean for r in rows}, [r.gid for r in old_rows], checked_new, alive, found):
+                           {r.clean for r in rows}, [r.gid for r in old_rows], checked_new, alive, found, stored):
                 _remove_postings(self.folder, keep=(postings.gen, state.get("postings", (None,))[0]))
             elif postings.written:
                 postings.discard(self.folder)
@@ -416,7 +437,7 @@ class _Call:
 
     # --- writing --------------------------------------------------------------------------------
     def _write(self, version, known, files, cleaned_new, new_state, old_clean, keep_cleaned, old_gids, checked_new,
-               alive, found) -> bool:
+               alive, found, stored) -> bool:
         conn = self.store.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -428,18 +449,21 @@ class _Call:
                 conn.execute("ROLLBACK")
                 return False
             # Only what changed: the state read at the start is what the tables hold (same version).
-            conn.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in known if p not in files])
-            conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             [(p, *sig) for p, sig in files.items() if known.get(p) != sig])
             conn.executemany("INSERT OR REPLACE INTO cleaned VALUES (?, ?)", list(cleaned_new.items()))
             conn.executemany("DELETE FROM cleaned WHERE key = ?", [(k,) for k in old_clean - keep_cleaned])
             conn.executemany("INSERT OR REPLACE INTO checked VALUES (?, ?)", checked_new)
             dead = [(g,) for g in old_gids if not alive[g]]
             conn.executemany("DELETE FROM checked WHERE gid = ?", dead)
-            conn.executemany("DELETE FROM pairs WHERE ga = ?", dead)
-            conn.executemany("DELETE FROM pairs WHERE gb = ?", dead)
-            conn.executemany("INSERT INTO pairs VALUES (?, ?, ?, ?, ?, ?)",
-                             zip(*(found[k].tolist() for k in ("ga", "pa", "gb", "pb", "jac", "con"))))
+            # Pairs: a block of the new ones; the pairs of documents gone stay until they are a
+            # quarter of all (filtered out on reading), then the live ones are written as one block.
+            live = alive[stored["ga"]] & alive[stored["gb"]]
+            if stored["ga"].size - int(live.sum()) > max(PAIRS_SLACK, stored["ga"].size // 4):
+                conn.execute("DELETE FROM pairs")
+                blocks = [_pair_block({k: np.concatenate([v[live], found[k]]) for k, v in stored.items()})]
+            else:
+                blocks = [_pair_block(found)] if found["ga"].size else []
+            conn.executemany("INSERT INTO pairs (data) VALUES (?)", [(b,) for b in blocks])
+            new_state["pairs"] = conn.execute("SELECT count(*), coalesce(sum(length(data)), 0) FROM pairs").fetchone()
             conn.execute("INSERT OR REPLACE INTO state VALUES ('check', ?)", (pack_state(new_state),))
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (uuid.uuid4().hex,))
             conn.execute("COMMIT")
@@ -474,31 +498,42 @@ def _rows_of(ga, pa, gb, pb, jac, con) -> dict:
             "pb": np.asarray(pb, np.int64), "jac": np.asarray(jac, np.float64), "con": np.asarray(con, np.float64)}
 
 
-def _stored_pairs(store: Store, mine: List[int], every: bool) -> dict:
-    """The stored pairs with an end in ``mine`` (``every``: all of them)."""
-    conn = store.conn
-    if every:
-        got = conn.execute("SELECT ga, pa, gb, pb, jac, con FROM pairs").fetchall()
-    else:
-        got = []
-        for lo in range(0, len(mine), 400):
-            part = mine[lo:lo + 400]
-            marks = ",".join("?" * len(part))
-            got += conn.execute(f"SELECT ga, pa, gb, pb, jac, con FROM pairs WHERE ga IN ({marks})", part).fetchall()
-            got += conn.execute(f"SELECT ga, pa, gb, pb, jac, con FROM pairs WHERE gb IN ({marks}) AND ga NOT IN ({marks})",
-                                part + part).fetchall()
-    if not got:
+_PAIR = np.dtype([("ga", "<u4"), ("pa", "<u4"), ("gb", "<u4"), ("pb", "<u4"), ("jac", "<f8"), ("con", "<f8")])
+#: Rows of pairs of documents gone that may stay in the blocks before they are rewritten.
+PAIRS_SLACK = 20_000
+
+
+def _pair_block(pairs: dict) -> bytes:
+    block = np.zeros(pairs["ga"].size, _PAIR)
+    for name in _PAIR.names:
+        block[name] = pairs[name]
+    data = block.tobytes()
+    return zlib.crc32(data).to_bytes(4, "little") + data
+
+
+def _stored_pairs(store: Store, expected: tuple) -> dict:
+    """Every stored pair (gone documents' too: the caller filters), checked against the
+    state's count of blocks and bytes: the two are written together, always."""
+    got = store.conn.execute("SELECT data FROM pairs ORDER BY id").fetchall()
+    if (len(got), sum(len(b) for (b,) in got)) != tuple(expected):
+        raise CacheCorrupt(f"{len(got)} blocks of pairs, the state says {expected[0]}")
+    parts = []
+    for (blob,) in got:
+        if len(blob) < 4 or zlib.crc32(memoryview(blob)[4:]) != int.from_bytes(blob[:4], "little") \
+                or (len(blob) - 4) % _PAIR.itemsize:
+            raise CacheCorrupt("a block of pairs fails its checksum")
+        parts.append(np.frombuffer(blob, _PAIR, offset=4))
+    if not parts:
         return _no_matches()
-    cols = list(zip(*got))
-    return _rows_of(*cols)
+    block = np.concatenate(parts)
+    return _rows_of(*(block[name] for name in _PAIR.names))
 
 
-def _inputs(rows: List[_Row], found: dict, wanted: Set[str], store: Store, alive: np.ndarray
+def _inputs(rows: List[_Row], stored: dict, found: dict, wanted: Set[str], store: Store, alive: np.ndarray
             ) -> Tuple[List[Checked], Pairs]:
     """The findings' inputs for the documents of ``wanted`` and the documents they pair with:
     stored pairs whose ends are both still there, and the pairs found this call."""
     mine = np.array(sorted({r.gid for r in rows if r.path in wanted}), np.int64)
-    stored = _stored_pairs(store, mine.tolist(), every=len(mine) > len(rows) // 2)
     keep = alive[stored["ga"]] & alive[stored["gb"]]
     matches = {k: np.concatenate([stored[k][keep], found[k]]) for k in stored}
     sel = np.isin(matches["ga"], mine) | np.isin(matches["gb"], mine)

@@ -39,7 +39,6 @@ import json
 import logging
 import os
 import subprocess
-from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
@@ -49,7 +48,7 @@ import numpy as np
 from ..config import Config
 from ..errors import ConfigError
 from ..model import Document
-from ..read import _jsonl_documents, decode, detect_format, read_bytes
+from ..read import DATA_SUFFIXES, _jsonl_documents, decode, detect_format, read_bytes
 from .settings import HookSettings
 
 #: progress(stage, done, total), as ``dedupe.pipeline.Progress``.
@@ -100,15 +99,36 @@ class Baseline:
         return finding.accept in (self.noise if finding.accept[0] == "noise" else self.duplicates)
 
 
-def _git_files(settings: HookSettings) -> Optional[List[str]]:
+def _git(settings: HookSettings, *args: str) -> Optional[bytes]:
     try:
-        proc = subprocess.run(["git", "ls-files", "-z", "--", *settings.data], cwd=settings.root,
-                              capture_output=True, check=False)
+        proc = subprocess.run(["git", *args, "--", *settings.data], cwd=settings.root, capture_output=True, check=False)
     except OSError:
         return None
-    if proc.returncode != 0:
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def git_index(settings: HookSettings) -> Optional[Dict[str, Tuple[str, str]]]:
+    """``{path: (mode, blob id)}`` of the files git has staged in the data folders, or None
+    outside a git work tree (``git ls-files -s``: the index, as pre-commit commits it)."""
+    out = _git(settings, "ls-files", "-s", "-z")
+    if out is None:
         return None
-    return [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+    index = {}
+    for entry in out.decode("utf-8", "surrogateescape").split("\0"):
+        if entry:
+            meta, path = entry.split("\t", 1)
+            mode, blob, _stage = meta.split(" ")
+            index[path] = (mode, blob)
+    return index
+
+
+def git_dirty(settings: HookSettings) -> Optional[Set[str]]:
+    """Data files whose work-tree copy may differ from the index (``git diff-files``, which
+    compares git's own stat records; a file it is unsure of is listed), or None."""
+    out = _git(settings, "diff-files", "--name-only", "-z")
+    if out is None:
+        return None
+    return {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
 
 
 def require_data_folders(settings: HookSettings) -> None:
@@ -118,16 +138,20 @@ def require_data_folders(settings: HookSettings) -> None:
             raise ConfigError(f"{settings.origin}: data folder {folder!r} does not exist")
 
 
-def data_files(settings: HookSettings, exists: bool = True) -> List[str]:
+def data_files(settings: HookSettings, exists: bool = True, index: Optional[dict] = None) -> List[str]:
     """Root-relative paths of every data file in the data folders, sorted (``exists`` False:
-    without checking that the files git lists are in the work tree; the cache stats them anyway)."""
+    without checking that the files git lists are in the work tree; the cache stats them
+    anyway.  ``index``: ``git_index``'s answer, when the caller has it)."""
     require_data_folders(settings)
-    found = _git_files(settings)
+    if index is None:
+        index = git_index(settings)
+    found = list(index) if index is not None else None
     if found is None:
         found = [p.relative_to(settings.root).as_posix()
                  for folder in settings.data for p in (settings.root / folder).rglob("*") if p.is_file()]
     root = str(settings.root)
-    return sorted({p for p in found if detect_format(p) and (not exists or os.path.isfile(os.path.join(root, p)))})
+    return sorted({p for p in found if p.lower().endswith(DATA_SUFFIXES) and detect_format(p)
+                   and (not exists or os.path.isfile(os.path.join(root, p)))})
 
 
 def _file_documents(rel: str, path: Path, settings: HookSettings) -> Tuple[List[Document], List[DocRef]]:
@@ -219,18 +243,67 @@ def _cold(paths: List[str], settings: HookSettings, progress: Progress) -> Tuple
     return checked, Pairs(doc_of[a], a - starts[doc_of[a]], doc_of[b], b - starts[doc_of[b]], jac, con)
 
 
-def _same_story(a: Checked, b: Checked, found: Sequence[Tuple[int, int]], config: Config) -> bool:
-    """The story stage's linking rule on one pair of documents: they share at least
-    ``story_min_shared`` paragraphs of at least ``story_min_shingles`` shingles, or those make
-    at least ``story_min_share`` of the paragraphs of the one with fewer shingles."""
+def _pair_findings(docs: Sequence[Checked], pairs: Pairs, wanted: Set[str], config: Config) -> List[Finding]:
+    """Per wanted document and other document: one "same story" line when the two meet the
+    story stage's linking rule -- at least ``story_min_shared`` paragraphs of at least
+    ``story_min_shingles`` shingles on both sides, or those make at least ``story_min_share``
+    of the paragraphs of the one with fewer shingles -- else one line per pair, by paragraph.
+    Vectorised: a folder's check lists every pair (200k on 10k news articles)."""
+    want = np.array([d.ref.path in wanted for d in docs], bool)
+    a = np.concatenate([pairs.da, pairs.db]).astype(np.int64)
+    b = np.concatenate([pairs.db, pairs.da]).astype(np.int64)
+    i = np.concatenate([pairs.pa, pairs.pb]).astype(np.int64)
+    j = np.concatenate([pairs.pb, pairs.pa]).astype(np.int64)
+    jac, con = np.tile(pairs.jaccard, 2), np.tile(pairs.containment, 2)
+    sel = want[a] if a.size else np.zeros(0, bool)
+    order = np.lexsort((j[sel], i[sel], b[sel], a[sel]))
+    a, b, i, j, jac, con = (x[sel][order] for x in (a, b, i, j, jac, con))
+    if not a.size:
+        return []
+    counts = np.array([len(d.sizes) for d in docs], np.int64)
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    flat = np.fromiter((s for d in docs for s in d.sizes), np.int64, count=int(counts.sum()))
+    totals = np.array([sum(d.sizes) for d in docs], np.int64)
+    new = np.ones(a.size, bool)
+    new[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    group = np.cumsum(new) - 1
+    heads = np.flatnonzero(new)
+    groups = heads.size
     floor = config.story_min_shingles
-    kept = [(i, j) for i, j in found if a.sizes[i] >= floor and b.sizes[j] >= floor]
-    na, nb = len({i for i, _ in kept}), len({j for _, j in kept})
-    if min(na, nb) >= config.story_min_shared:
-        return True
-    ta, tb = sum(a.sizes), sum(b.sizes)
-    return ((ta <= tb and na > 0 and na >= config.story_min_share * len(a.sizes))
-            or (tb <= ta and nb > 0 and nb >= config.story_min_share * len(b.sizes)))
+    ok = (flat[starts[a] + i] >= floor) & (flat[starts[b] + j] >= floor)
+    span = int(max(i.max(), j.max())) + 1
+
+    def distinct(mask, x):  # per group, the distinct values of x among the masked entries
+        keys = np.sort(group[mask] * span + x[mask])  # a sort: np.unique's hashing was 0.4 s a call here
+        first = np.ones(keys.size, bool)
+        first[1:] = keys[1:] != keys[:-1]
+        return np.bincount(keys[first] // span, minlength=groups)
+
+    na, nb, n = distinct(ok, i), distinct(ok, j), distinct(np.ones(a.size, bool), i)
+    ga, gb = a[heads], b[heads]
+    ta, tb = totals[ga], totals[gb]
+    share = config.story_min_share
+    same = ((np.minimum(na, nb) >= config.story_min_shared)
+            | ((ta <= tb) & (na > 0) & (na >= share * counts[ga]))
+            | ((tb <= ta) & (nb > 0) & (nb >= share * counts[gb])))
+    ends = np.append(heads[1:], a.size)
+    findings = []
+    threshold = config.jaccard_threshold
+    for g, (lo, hi) in enumerate(zip(heads.tolist(), ends.tolist())):
+        ref, oref = docs[ga[g]].ref, docs[gb[g]].ref
+        accept = ("duplicate",) + tuple(sorted((ref.key, oref.key)))
+        if same[g]:
+            k = int(n[g])
+            findings.append(Finding(ref.path, ref.line, f"{ref.name}: same story as {oref.name} "
+                                    f"({k} near-duplicate paragraph{'s' if k != 1 else ''})", accept))
+            continue
+        for x in range(lo, hi):
+            score = f"jaccard {_fmt(jac[x])}"
+            if jac[x] < threshold:
+                score += f", containment {_fmt(con[x])}"
+            findings.append(Finding(ref.path, ref.line, f"{ref.name}: paragraph {i[x]} near-duplicates "
+                                    f"{oref.name} paragraph {j[x]} ({score})", accept))
+    return findings
 
 
 def findings_of(docs: Sequence[Checked], pairs: Pairs, wanted: Set[str], config: Config) -> List[Finding]:
@@ -244,27 +317,7 @@ def findings_of(docs: Sequence[Checked], pairs: Pairs, wanted: Set[str], config:
         for rule, text, where in c.removals:
             line = ref.line or int(where.split()[1])
             findings.append(Finding(ref.path, line, f"{ref.path}:{line}: {rule}: {text}", ("noise", ref.key, rule, text)))
-    by_pair: Dict[Tuple[int, int], list] = defaultdict(list)
-    for a, i, b, j, jac, con in zip(pairs.da.tolist(), pairs.pa.tolist(), pairs.db.tolist(), pairs.pb.tolist(),
-                                    pairs.jaccard.tolist(), pairs.containment.tolist()):
-        if docs[a].ref.path in wanted:
-            by_pair[(a, b)].append((i, j, jac, con))
-        if docs[b].ref.path in wanted:
-            by_pair[(b, a)].append((j, i, jac, con))
-    for (a, b), found in by_pair.items():
-        ref, oref = docs[a].ref, docs[b].ref
-        accept = ("duplicate",) + tuple(sorted((ref.key, oref.key)))
-        if _same_story(docs[a], docs[b], [(i, j) for i, j, _, _ in found], config):
-            n = len({i for i, _, _, _ in found})
-            findings.append(Finding(ref.path, ref.line, f"{ref.name}: same story as {oref.name} "
-                                    f"({n} near-duplicate paragraph{'s' if n != 1 else ''})", accept))
-            continue
-        for i, j, jac, con in sorted(found, key=lambda t: (t[0], t[1])):
-            score = f"jaccard {_fmt(jac)}"
-            if jac < config.jaccard_threshold:
-                score += f", containment {_fmt(con)}"
-            findings.append(Finding(ref.path, ref.line, f"{ref.name}: paragraph {i} near-duplicates "
-                                    f"{oref.name} paragraph {j} ({score})", accept))
+    findings += _pair_findings(docs, pairs, wanted, config)
     return sorted(findings, key=lambda f: f.sort_key)
 
 
@@ -279,13 +332,14 @@ def find_all(settings: HookSettings, targets: Optional[Iterable[str]] = None,
     ``use_cache``: answer from the cache of the data folders (``dedupe.hook.cache``),
     refreshing what changed; the findings are the same either way.
     """
-    files = data_files(settings, exists=not use_cache)
+    index = git_index(settings) if use_cache else None
+    files = data_files(settings, exists=not use_cache, index=index)
     wanted: Set[str] = set(files) if targets is None else set(targets)
     paths = sorted(set(files) | wanted)
     if use_cache:
         from .cache import cached
 
-        docs, pairs = cached(paths, wanted, settings, progress)
+        docs, pairs = cached(paths, wanted, settings, progress, index)
     else:
         docs, pairs = _cold(paths, settings, progress)
     return findings_of(docs, pairs, wanted, settings.config)
