@@ -61,6 +61,8 @@ FILENAME = "check.sqlite3"
 #: Postings of documents added since the base was written are kept in the state; past this
 #: many the base is rewritten with them (a rewrite costs about a second per 100k paragraphs).
 DELTA_MAX = 200_000
+#: Files a worker reads in one first-pass job.
+FIRST_CHUNK = 256
 #: Postings looked up at a time when a new document's candidates are found (bounds the memory).
 HIT_STEP = 1 << 19
 _U64 = np.uint64
@@ -109,6 +111,18 @@ def cached(paths: List[str], wanted: Set[str], settings: HookSettings, progress:
         store.close()
 
 
+def _first_job(args) -> list:
+    """Per file: per document ``(source, ref fields, page keys, corpus keys, text to clean)``."""
+    settings, config, rels = args
+    out = []
+    for rel in rels:
+        docs, refs = _file_documents(rel, settings.root / rel, settings)
+        firsts, texts = _first_pass([Loaded(d, r) for d, r in zip(docs, refs)], config)
+        out.append([(f.document.source, (f.ref.path, f.ref.line, f.ref.name, f.ref.key, f.ref.kind), f.page, f.corpus, t)
+                    for f, t in zip(firsts, texts)])
+    return out
+
+
 def _blob_id(data: bytes) -> str:
     """git's object id of a blob with these bytes (``git hash-object``)."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
@@ -155,14 +169,29 @@ class _Call:
         return [Loaded(d, r) for d, r in zip(docs, refs)]
 
     def _first(self, rel: str, content: str) -> List[_Row]:
-        docs, texts = _first_pass(self._load(rel), self.config)
+        return self._rows(rel, content, _first_job((self.settings, self.config, [rel]))[0])
+
+    def _rows(self, rel: str, content: str, firsts: list) -> List[_Row]:
         rows = []
-        for i, (d, text) in enumerate(zip(docs, texts)):
+        for i, (source, ref, page, corpus, text) in enumerate(firsts):
             self.texts[(rel, i)] = text
-            r = d.ref
-            rows.append(_Row(rel, i, content, d.document.source, (r.path, r.line, r.name, r.key, r.kind),
-                             page=d.page, corpus=d.corpus))
+            rows.append(_Row(rel, i, content, source, ref, page=page, corpus=corpus))
         return rows
+
+    def _first_all(self, rels: List[str], files: dict) -> None:
+        """The first pass of ``rels`` (into ``self.first_rows``), in worker processes when
+        there are many, as the pipeline's first pass runs."""
+        self.first_rows: Dict[str, List[_Row]] = {}
+        if not rels:
+            return
+        from ..parallel import executor, submit
+
+        chunks = [rels[k:k + FIRST_CHUNK] for k in range(0, len(rels), FIRST_CHUNK)]
+        with executor(min(self.config.processes, len(chunks))) as pool:
+            jobs = [(chunk, submit(pool, _first_job, (self.settings, self.config, chunk))) for chunk in chunks]
+            for chunk, future in jobs:
+                for rel, firsts in zip(chunk, future.result()):
+                    self.first_rows[rel] = self._rows(rel, _digest(rel.encode(), files[rel][5].encode()), firsts)
 
     def answer(self, paths: List[str], wanted: Set[str]) -> Tuple[List[Checked], Pairs]:
         import time
@@ -217,13 +246,18 @@ class _Call:
         rows: List[_Row] = []
         keep: List[int] = []  # old row position of each kept row, -1 for new rows
         paths = [rel for rel in paths if rel in files]
+        def same(rel):  # same bytes as when its rows were made
+            old = known.get(rel)
+            return bool(by_path.get(rel)) and old is not None and old[5] == files[rel][5]
+
+        self._first_all([rel for rel in paths if not same(rel)], files)
         for rel in paths:
-            old, at = known.get(rel), by_path.get(rel)
-            if at and old is not None and old[5] == files[rel][5]:  # same bytes as when its rows were made
+            if same(rel):
+                at = by_path[rel]
                 rows.extend(old_rows[k] for k in at)
                 keep.extend(at)
             else:
-                fresh = self._first(rel, _digest(rel.encode(), files[rel][5].encode()))
+                fresh = self.first_rows.pop(rel)
                 rows.extend(fresh)
                 keep.extend([-1] * len(fresh))
         keep_arr = np.array(keep, np.int64)
@@ -304,8 +338,10 @@ class _Call:
             new_state = {**_columns(rows), "learn": learn.data, "permutations": self.permutations,
                          "learned": (first_pass, learn_set, templates, boilerplate),
                          "postings": postings.record(), "next_gid": next_gid}
-            cleaned_new = {rows[j].clean: _pack(entries[rows[j].clean]) for j in fresh if rows[j].clean in self.new_entries}
-            checked_new = [(rows[j].gid, _pack((rows[j].removals, rows[j].sizes))) for j in fresh]
+            # Packed as they are written (generators): a folder's entries are 100 MB at once.
+            cleaned_new = ((rows[j].clean, _pack(entries[rows[j].clean])) for j in fresh
+                           if rows[j].clean in self.new_entries)
+            checked_new = ((rows[j].gid, _pack((rows[j].removals, rows[j].sizes))) for j in fresh)
             new_state["files"] = files
             if self._write(version, known, files, cleaned_new, new_state, {r.clean for r in old_rows},
                            {r.clean for r in rows}, [r.gid for r in old_rows], checked_new, alive, found, stored):
@@ -353,6 +389,7 @@ class _Call:
                     entries[rows[j].clean] = (removals, parts, f)
                     self.new_entries.add(rows[j].clean)
                 self.progress("clean", b, len(missing))
+        self.texts.clear()  # cleaned: the texts are not needed again
         return entries
 
     # --- candidates and verification ------------------------------------------------------------
@@ -449,7 +486,7 @@ class _Call:
                 conn.execute("ROLLBACK")
                 return False
             # Only what changed: the state read at the start is what the tables hold (same version).
-            conn.executemany("INSERT OR REPLACE INTO cleaned VALUES (?, ?)", list(cleaned_new.items()))
+            conn.executemany("INSERT OR REPLACE INTO cleaned VALUES (?, ?)", cleaned_new)
             conn.executemany("DELETE FROM cleaned WHERE key = ?", [(k,) for k in old_clean - keep_cleaned])
             conn.executemany("INSERT OR REPLACE INTO checked VALUES (?, ?)", checked_new)
             dead = [(g,) for g in old_gids if not alive[g]]
@@ -730,20 +767,24 @@ class _Postings:
         return np.concatenate(outs_q), np.concatenate(outs_i)
 
     def add(self, gid, code, para, k, alive: np.ndarray, folder: Path) -> "_Postings":
+        """The postings with those of new documents: in the delta, or, past ``DELTA_MAX``, all
+        alive ones written as a new base (one sort; order among equal codes does not matter)."""
         info = np.zeros(code.size, _INFO)
         info["gid"], info["para"], info["k"] = gid, para, k
-        d_codes = np.concatenate([self.d_codes, code])
-        d_info = np.concatenate([self.d_info, info])
-        order = np.argsort(d_codes, kind="stable")
-        d_codes, d_info = d_codes[order], d_info[order]
-        if d_codes.size <= DELTA_MAX:
-            return _Postings(self.gen, self.codes, self.info, d_codes, d_info, written=True)
-        # Rewrite the base: the alive postings of both, sorted, in new files.
-        base_alive = np.asarray(self.info["gid"]) if self.codes.size else np.zeros(0, np.uint32)
-        keep = alive[base_alive] if base_alive.size else np.zeros(0, bool)
-        codes = np.concatenate([np.asarray(self.codes)[keep], d_codes[alive[d_info["gid"]]]])
-        info = np.concatenate([np.asarray(self.info)[keep], d_info[alive[d_info["gid"]]]])
-        order = np.argsort(codes, kind="stable")
+        if self.d_codes.size + code.size <= DELTA_MAX:
+            d_codes = np.concatenate([self.d_codes, code])
+            d_info = np.concatenate([self.d_info, info])
+            order = np.argsort(d_codes)
+            return _Postings(self.gen, self.codes, self.info, d_codes[order], d_info[order], written=True)
+        parts_c, parts_i = [code], [info]
+        for codes, infos in ((self.codes, self.info), (self.d_codes, self.d_info)):
+            if codes.size:
+                infos = np.asarray(infos)
+                live = alive[infos["gid"]]
+                parts_c.append(np.asarray(codes)[live])
+                parts_i.append(infos[live])
+        codes, info = np.concatenate(parts_c), np.concatenate(parts_i)
+        order = np.argsort(codes)
         codes, info = codes[order], info[order]
         gen = uuid.uuid4().hex
         for name, arr in (("codes", codes), ("info", info)):
