@@ -3,6 +3,7 @@
     python benchmarks/check.py                    # 10k articles (100k paragraphs), ~3 minutes
     python benchmarks/check.py --docs 10000 100000
     python benchmarks/check.py --rounds 3         # best of 3 for every row
+    python benchmarks/check.py --against ../old   # also the check of another checkout, side by side
 
 Setup, as a user meets it: a git repository whose ``data/`` folder holds one .txt file per
 article, one folder per source, all committed.  Articles are 10 consecutive real news
@@ -10,7 +11,8 @@ paragraphs of ``../shared/bench/data/news-paragraphs.jsonl`` (its own source); b
 those, republished copies of a random article with 2% word edits, one in four with a
 paragraph of another article, in 50 copy sources (wire copy as outlets carry it).  Rows:
 
-* ``cold``: ``dedupe check --no-cache`` with the new article staged (every call before the cache);
+* ``before`` (with ``--against DIR``): the check of another checkout, e.g. the release before the cache;
+* ``cold``: ``dedupe check --no-cache`` with the new article staged (all the work, every call);
 * ``build``: the first cached call, on the committed folder (cold, and writes the cache);
 * ``new``: the call after a new article is staged (what the pre-commit hook meets);
 * ``warm``: the next call, nothing changed;
@@ -95,11 +97,13 @@ def unstage_new(repo: Path) -> None:
     (repo / "data" / "new" / "new.txt").unlink(missing_ok=True)
 
 
-def timed(repo: Path, args: list[str]) -> tuple[float, float, int]:
-    """(seconds, peak RSS MB, exit code) of ``dedupe check ARGS`` in ``repo``."""
+def timed(repo: Path, args: list[str], tree: Path | None = None) -> tuple[float, float, int]:
+    """(seconds, peak RSS MB, exit code) of ``dedupe check ARGS`` in ``repo`` (``tree``: the
+    dedupe of another checkout, run with this interpreter)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([DEDUPE, "check", *args], cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env=ENV)
+    cmd = [DEDUPE, "check", *args] if tree is None else [sys.executable, "-m", "dedupe", "check", *args]
+    env = ENV if tree is None else dict(ENV, PYTHONPATH=str(tree))
+    proc = subprocess.Popen(cmd, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, hwm = _watch(proc)
     err = proc.stderr.read().decode()
     proc.wait()
@@ -121,6 +125,8 @@ def main() -> int:
     parser.add_argument("--docs", type=int, nargs="+", default=[10_000], help="articles in the data folder [10000]")
     parser.add_argument("--rounds", type=int, default=1, help="runs per row; the best is shown [1]")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--against", type=Path, help="also time the check of this checkout (e.g. the previous "
+                        "release), side by side: the 'before' rows")
     args = parser.parse_args()
     if not DATA.exists():
         print(f"benchmark corpus not found ({DATA}); nothing measured")
@@ -135,14 +141,17 @@ def main() -> int:
             new_text = build_repo(tmp, docs, args.seed)
             best: dict = {}
 
-            def row(name, what, argv):
-                seconds, mb, code = timed(tmp, argv)
+            def row(name, what, argv, tree=None):
+                seconds, mb, code = timed(tmp, argv, tree)
                 prev = best.get((name, what))
                 if prev is None or seconds < prev[0]:
                     best[(name, what)] = (seconds, mb, code)
 
             for r in range(args.rounds):
                 stage_new(tmp, new_text)
+                if args.against:
+                    row("before", "one file", one, args.against)
+                    row("before", "all files", [], args.against)
                 row("cold", "one file", ["--no-cache", *one])
                 row("cold", "all files", ["--no-cache"])
                 unstage_new(tmp)
@@ -158,7 +167,7 @@ def main() -> int:
                 row("edit", "all files", [])
                 unstage_new(tmp)
             size = sum(p.stat().st_size for p in (tmp / ".git" / "dedupe").iterdir())
-            for name, what in plan:
+            for name, what in ([("before", "one file"), ("before", "all files")] if args.against else []) + plan:
                 seconds, mb, code = best[(name, what)]
                 rows.append((docs, name, what, seconds, mb, code))
                 print(f"{docs:>7} articles  {name:<5} {what:<9} {seconds:7.2f} s  {mb:7.0f} MB  exit {code}", flush=True)

@@ -4,10 +4,11 @@ The repository publishes both in ``.pre-commit-hooks.yaml``.  Choices, and why:
 
 * **Split-independent verdicts.**  pre-commit splits long file lists over several calls
   (in parallel) and stashes unstaged changes.  The fixer's change to a file depends on
-  that file's bytes and the settings only (``dedupe.hook.fix``).  The checker reads the
-  whole configured data folder(s) on every call -- as git has them staged -- and the given
-  files only select which findings to print (``dedupe.hook.check``); it is marked
-  ``require_serial`` so pre-commit does not run that whole-folder pass once per core.
+  that file's bytes and the settings only (``dedupe.hook.fix``).  The checker compares
+  with the whole configured data folder(s) on every call -- as git has them staged -- and
+  the given files only select which findings to print (``dedupe.hook.check``); unchanged
+  files are answered from a cache in the git directory (``dedupe.hook.cache``).  It is
+  marked ``require_serial``: parallel calls would only queue on the cache's lock.
 * **Accepted findings** live in a committed, sorted baseline file written by
   ``dedupe check --write-baseline`` (default ``.dedupe-baseline.json``).
 * **Settings** come from ``[tool.dedupe]`` in pyproject.toml or ``[dedupe]`` in setup.cfg
