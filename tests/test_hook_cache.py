@@ -303,3 +303,16 @@ def test_deleting_the_cache_is_safe(repo):
 
     shutil.rmtree(cache_folder(settings))
     assert _messages(settings, None, True) == first
+
+
+def test_a_missing_file_named_on_the_command_line_fails_as_without_the_cache(repo):
+    from dedupe.errors import InputError
+
+    settings = load_settings(repo.root)
+    _messages(settings, None, True)
+    errors = []
+    for use_cache in (True, False):
+        with pytest.raises(InputError) as err:
+            find_all(settings, ["data/wire/missing.txt"], use_cache=use_cache)
+        errors.append(str(err.value))
+    assert errors[0] == errors[1]

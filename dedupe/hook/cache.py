@@ -47,7 +47,6 @@ import numpy as np
 from ..cache import (RACY_SECONDS, CacheCorrupt, Loaded, Store, _digest, _first_pass, _pack, _signature,
                      _split_fingerprints, _unpack, pack_state, prepared_from, settings_fingerprint)
 from ..config import Config
-from ..errors import InputError
 from ..model import Document
 from .check import Checked, DocRef, Pairs, Progress, _file_documents, cache_folder, git_dirty
 from .settings import HookSettings
@@ -224,8 +223,10 @@ class _Call:
             try:
                 st = os.stat(path)
             except FileNotFoundError:
-                if rel in wanted and not os.path.lexists(path):
-                    raise InputError(f"{rel}: no such file") from None
+                if rel in wanted:  # asked for by name: the error an uncached read gives
+                    from ..read import read_bytes
+
+                    read_bytes(Path(path), rel)
                 continue  # listed by git, gone from the work tree: not a data file (check.data_files)
             if not stat.S_ISREG(st.st_mode):
                 continue
