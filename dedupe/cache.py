@@ -1,27 +1,26 @@
-"""The cache: per-file work kept between calls, so a re-run redoes only what changed.
+"""The cache: per-file work kept between runs, so a re-run redoes only what changed.
 
-``dedupe check`` (and ``dedupe run --cache DIR``) read every input file and clean and
-fingerprint every document on each call, although between two calls a data folder
-mostly stays as it was.  The cache keeps, in one SQLite file:
+``dedupe run --cache DIR`` (``run_cached``) keeps, in ``DIR/cache.sqlite3``:
 
 * ``files``: each input path's stat signature (size, mtime, inode, ctime) and content hash
   (BLAKE2b of its bytes), so an unchanged file is not even read;
 * ``contents``: per (path, content hash), the documents read from it and what the first
   pass learns from them (each page's line keys for the site templates, its corpus-line
-  keys, its HTML title and URL);
+  keys, its HTML title and URL, its size);
 * ``cleaned``: per document, its cleaned paragraphs, removals and fingerprints (flat
   shingle sets, band keys, containment keys), stored under a key made of the document's
   content and *just the learned lines it carries* (its source's template lines and the
   corpus boilerplate lines found on it).  A new page that changes a source's template
   re-cleans only the pages the change touches.
 
-What depends on the whole corpus is recomputed on every call from what is cached:
-template and corpus-boilerplate learning (from the cached keys: no file is read), and
-everything after fingerprinting (candidates, verification, clusters, stories).  The
-reasons of learned removals (they name counts: "many of the 40 pages", "on 12
-documents") are rewritten from the current counts when a document is assembled.  The
-result is the ``_Prepared`` the pipeline would have built by reading every file, so a
-cached call answers what an uncached one does.
+What depends on the whole corpus is recomputed on every run from what is cached: template
+and corpus-boilerplate learning (from the cached keys: no file is read), and everything
+after fingerprinting (candidates, verification, clusters, stories).  The reasons of learned
+removals (they name counts: "many of the 40 pages", "on 12 documents") are rewritten from
+the current counts when a document is assembled.  The result is the ``_Prepared`` the
+pipeline would have built by reading every file, so a cached run writes what an uncached
+one does.  ``Store`` and the entry format are shared with ``dedupe check``'s cache
+(``dedupe.hook.cache``), which adds its own tables.
 
 Invalidation: the cache records its format, the dedupe version and every ``Config``
 field except the worker count (``meta``); any difference discards it, with one log line
@@ -30,8 +29,8 @@ recorded is hashed again (a write in the same clock tick leaves mtime unchanged,
 "racy" case).  Writes are one SQLite transaction (atomic; a killed process leaves the
 previous state), readers never wait for a writer (WAL), and a writer that cannot get the
 lock within ``LOCK_SECONDS`` leaves the cache as it is: the call still answers, from what
-it computed.  Anything unreadable (not a database, a blob that does not decompress) is a
-corrupt cache: it is deleted and rebuilt, never trusted.  Deleting the file is always safe.
+it computed.  Anything unreadable (not a database, an entry that fails its checksum) is a
+corrupt cache: it is deleted and rebuilt, never trusted.  Deleting the folder is always safe.
 """
 from __future__ import annotations
 

@@ -6,26 +6,29 @@ paragraph pairs with other documents, grouped per other document (``dedupe.hook.
 Every pair depends on its two paragraphs alone (a shared LSH band, or half of the
 containment keys of the one with fewer: ``pipeline.local_matches``), and the cleaning of a
 document on it and on the lines learned from the corpus.  So the cache holds, in
-``check.sqlite3`` beside the run cache (``dedupe.cache``: same file format):
+``check.sqlite3`` (``dedupe.cache.Store``'s file format, beside the run cache's):
 
-* per file: stat signature and content hash (``files``), and the documents read from it
-  with their first-pass keys (``contents``);
-* per document: its cleaned paragraphs, removals and fingerprints (``cleaned``), under a
-  key of its content and the learned lines on it;
-* ``state``: the documents in folder order, each with a number (``gid``) and what its
-  findings need; the learning inputs as arrays (page and corpus keys per document) and
-  what was learned (templates per source, corpus boilerplate); every verified pair between
-  documents; and the postings (band and containment keys -> paragraphs) that find a new
-  document's candidates without looking at the others: a sorted base in a memory-mapped
-  ``postings-*.npy`` file, plus the postings of documents added since, in the state.
+* ``state`` (one record, CRC-checked): every data file's git blob id, or stat signature and
+  hash; the documents in folder order, each with a number (``gid``); the first-pass keys of
+  template and corpus learning as arrays aligned with them, and what was learned; the
+  postings record (below); the count and size of the pair blocks;
+* ``cleaned``: per document, its cleaned paragraphs, removals and fingerprints, under a key
+  of its content and the learned lines on it; ``checked``: per gid, what its findings need;
+* ``pairs``: every verified pair between documents, in checksummed blocks (pairs of
+  documents gone are filtered on reading and compacted away once they are a quarter);
+* postings (band and containment keys -> paragraph) that find a new document's candidates
+  without looking at the others: a sorted base in memory-mapped ``postings-*.npy`` files,
+  plus the postings of documents added since, in the state.
 
-A call stats every data file, reads only those whose signature changed, re-learns only
-what their documents can change (their sources' templates; the corpus boilerplate from the
-cached keys), gives a new number to every document whose cleaning changed, finds and
-verifies that document's pairs against the postings and the other new documents, drops
-the pairs of documents that are gone, and answers from the pairs.  Templates learned at
-the same moment give the same clean keys, so the verdict is what an uncached call gives;
-``tests/test_hook_cache.py`` drives random edits and compares the two.
+A call asks git which staged files differ from the work tree and stats only those (every
+file outside git), reads and first-passes only changed files (in the workers when many),
+re-learns only what their documents can change (their sources' templates; the corpus
+boilerplate from the cached keys), gives a new number to every document whose cleaning
+changed, finds and verifies that document's pairs against the postings and the other new
+documents, and answers from the pairs.  Templates learned from the same documents give the
+same clean keys, so the verdict is what an uncached call gives; ``tests/test_hook_cache.py``
+drives random edits and compares the two.  Every read of a call is one SQLite snapshot, and
+every write one transaction that checks no other call wrote meanwhile.
 """
 from __future__ import annotations
 
