@@ -371,7 +371,7 @@ def prepare(store: Optional[Store], units: Sequence[Tuple[str, Path]], load: Loa
     started = time.time_ns()
     known = store.files() if store is not None else {}
     files: Dict[str, tuple] = {}
-    raw: Dict[str, bytes] = {}
+    read = 0
     for n, (key, path) in enumerate(units, 1):
         progress("read", n, len(units))
         st = path.stat()
@@ -380,9 +380,8 @@ def prepare(store: Optional[Store], units: Sequence[Tuple[str, Path]], load: Loa
         if old is not None and tuple(old[:4]) == sig and sig[1] < old[4] - RACY_SECONDS * 1e9:
             files[key] = (*sig, old[4], old[5])
             continue
-        data = path.read_bytes()
-        raw[key] = data
-        files[key] = (*sig, started, _digest(data))
+        files[key] = (*sig, started, _digest(path.read_bytes()))
+        read += 1
     content_keys = {key: _digest(key.encode(), files[key][5].encode()) for key, _ in units}
     have = store.get("contents", list(dict.fromkeys(content_keys.values()))) if store is not None else {}
     new_contents: Dict[str, object] = {}
@@ -455,7 +454,7 @@ def prepare(store: Optional[Store], units: Sequence[Tuple[str, Path]], load: Loa
     prepared.bytes_in = sum(d.size for _, _, d in all_docs)
     if store is not None and (new_contents or new_cleaned or files != {k: tuple(v) for k, v in known.items()}):
         store.write(files, new_contents, new_cleaned, frozenset(content_keys.values()), frozenset(clean_keys))
-    return Prepared(prepared, refs, len(raw), len(new_cleaned))
+    return Prepared(prepared, refs, read, len(new_cleaned))
 
 
 def prepared_from(cleaned: List[CleanedDocument], paragraphs: List[Paragraph], fps: Sequence[tuple],
