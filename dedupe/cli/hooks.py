@@ -58,7 +58,7 @@ def fix(files, dry_run) -> None:
               help="Accept every current finding in all data folders: write the baseline file and exit 0.")
 @click.option("--no-cache", is_flag=True,
               help="Read and fingerprint every data file afresh; neither use nor update the cache "
-                   "(.git/dedupe/cache.sqlite3). The findings are the same.")
+                   "(.git/dedupe/). The findings are the same.")
 def check(files, write_baseline, no_cache) -> None:
     """Fail when FILES hold noise or near-duplicate any document in the data folders.
 
