@@ -51,7 +51,7 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
-def articles(docs: int, seed: int) -> list[tuple[str, str]]:
+def articles(docs: int, seed: int, rate: float = 0.02) -> list[tuple[str, str]]:
     """``docs`` (source, text) articles: real ones first, then edited copies (see the module doc)."""
     rows = load_paragraphs()
     real = []
@@ -63,16 +63,16 @@ def articles(docs: int, seed: int) -> list[tuple[str, str]]:
     out = [(source, "\n\n".join(parts)) for source, parts in real[:docs]]
     while len(out) < docs:
         _, parts = real[rng.randrange(len(real))]
-        copy = [" ".join(w if rng.random() >= 0.02 else rng.choice(vocab) for w in p.split()) for p in parts]
+        copy = [" ".join(w if rng.random() >= rate else rng.choice(vocab) for w in p.split()) for p in parts]
         if rng.random() < 0.25:
             copy.insert(rng.randrange(len(copy) + 1), rng.choice(real)[1][0])
         out.append((f"copy-{rng.randrange(50)}", "\n\n".join(copy)))
     return out
 
 
-def build_repo(repo: Path, docs: int, seed: int) -> str:
+def build_repo(repo: Path, docs: int, seed: int, rate: float = 0.02) -> str:
     """The committed folder; returns the new article's text (not yet in the repository)."""
-    made = articles(docs + 1, seed)
+    made = articles(docs + 1, seed, rate)
     data = repo / "data"
     for d, (source, text) in enumerate(made[:docs]):
         folder = data / source
@@ -125,6 +125,9 @@ def main() -> int:
     parser.add_argument("--docs", type=int, nargs="+", default=[10_000], help="articles in the data folder [10000]")
     parser.add_argument("--rounds", type=int, default=1, help="runs per row; the best is shown [1]")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--edit-rate", type=float, default=0.02,
+                        help="word edit rate of the copies [0.02: wire copy]; 0.5 makes them distinct articles, "
+                             "for folders larger than the real text (25k paragraphs) without 40 copies of each")
     parser.add_argument("--against", type=Path, help="also time the check of this checkout (e.g. the previous "
                         "release), side by side: the 'before' rows")
     args = parser.parse_args()
@@ -138,7 +141,7 @@ def main() -> int:
     for docs in args.docs:
         tmp = Path(tempfile.mkdtemp(prefix="dedupe-check-bench-"))
         try:
-            new_text = build_repo(tmp, docs, args.seed)
+            new_text = build_repo(tmp, docs, args.seed, args.edit_rate)
             best: dict = {}
 
             def row(name, what, argv, tree=None):
