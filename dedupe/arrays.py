@@ -17,3 +17,13 @@ def sorted_unique(keys: np.ndarray, counts: bool = False):
     if not counts:
         return keys[first]
     return keys[first], np.diff(np.append(first, keys.size))
+
+
+def run_ranks(lengths: np.ndarray) -> np.ndarray:
+    """0, 1, ..., n-1 for each run length n in ``lengths``, concatenated.
+
+    >>> run_ranks(np.array([2, 0, 3])).tolist()
+    [0, 1, 0, 1, 2]
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    return np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)

@@ -267,6 +267,16 @@ def _signature(st: os.stat_result) -> tuple:
     return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
+def file_record(st: os.stat_result, old: Optional[tuple], started: int, content_hash: Callable[[], str]) -> tuple:
+    """A file's ``(size, mtime, inode, ctime, recorded, hash)``: the old record when the stat
+    signature is unchanged and older than ``RACY_SECONDS`` before it was recorded, else a
+    new one recorded at ``started`` with ``content_hash()`` (the file is read)."""
+    sig = _signature(st)
+    if old is not None and tuple(old[:4]) == sig and sig[1] < old[4] - RACY_SECONDS * 1e9:
+        return (*sig, old[4], old[5])
+    return (*sig, started, content_hash())
+
+
 # --- per file, per document ----------------------------------------------------------------
 
 
@@ -374,14 +384,8 @@ def prepare(store: Optional[Store], units: Sequence[Tuple[str, Path]], load: Loa
     read = 0
     for n, (key, path) in enumerate(units, 1):
         progress("read", n, len(units))
-        st = path.stat()
-        sig = _signature(st)
-        old = known.get(key)
-        if old is not None and tuple(old[:4]) == sig and sig[1] < old[4] - RACY_SECONDS * 1e9:
-            files[key] = (*sig, old[4], old[5])
-            continue
-        files[key] = (*sig, started, _digest(path.read_bytes()))
-        read += 1
+        files[key] = file_record(path.stat(), known.get(key), started, lambda: _digest(path.read_bytes()))
+        read += files[key][4] == started
     content_keys = {key: _digest(key.encode(), files[key][5].encode()) for key, _ in units}
     have = store.get("contents", list(dict.fromkeys(content_keys.values()))) if store is not None else {}
     new_contents: Dict[str, object] = {}
@@ -427,12 +431,10 @@ def prepare(store: Optional[Store], units: Sequence[Tuple[str, Path]], load: Loa
         boilerplate = learn_corpus_keys([(d.document.source, *d.corpus) for _, _, d in all_docs if d.corpus is not None],
                                         config)
 
-    chosen = list(range(len(all_docs)))
     clean_keys = [_clean_key(content_keys[key], i, d.page, d.corpus, learned.get(d.document.source), boilerplate)
                   for key, i, d in all_docs]
-    wanted = [clean_keys[j] for j in chosen]
-    entries = store.get("cleaned", wanted) if store is not None else {}
-    missing = [j for j in chosen if clean_keys[j] not in entries]
+    entries = store.get("cleaned", clean_keys) if store is not None else {}
+    missing = [j for j, k in enumerate(clean_keys) if k not in entries]
     new_cleaned: Dict[str, object] = {}
     if missing:
         new_cleaned = _clean_missing(missing, all_docs, units, texts, first, learned, boilerplate, clean_keys, config,
@@ -440,9 +442,8 @@ def prepare(store: Optional[Store], units: Sequence[Tuple[str, Path]], load: Loa
         entries.update(new_cleaned)
 
     cleaned, paragraphs, refs, fps = [], [], [], []
-    for j in chosen:
-        _key, _i, d = all_docs[j]
-        removals, parts, fp = entries[clean_keys[j]]
+    for (_key, _i, d), ck in zip(all_docs, clean_keys):
+        removals, parts, fp = entries[ck]
         doc = d.document if d.meta is None else with_page_metadata(d.document, *d.meta)
         pages = learned.get(doc.source, (frozenset(), 0))[1]
         cleaned.append(CleanedDocument(document=doc, paragraphs=parts, removals=_reasons(removals, doc.source, pages,

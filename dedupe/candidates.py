@@ -300,6 +300,11 @@ def pack_keys(owner: np.ndarray, key: np.ndarray) -> np.ndarray:
 
 def packed_buckets(both: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
     """``containment_buckets`` of packed keys (``pack_keys``), which it sorts in place."""
+    return _capped_buckets(both, config.containment_bucket_cap)
+
+
+def _capped_buckets(both: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """The shared buckets of packed keys, each cut to its first ``cap`` members (sorts in place)."""
     both.sort()
     sk = (both >> _U64(32)).astype(np.uint32)
     new = np.ones(sk.size, dtype=bool)
@@ -307,7 +312,7 @@ def packed_buckets(both: np.ndarray, config: Config) -> tuple[np.ndarray, np.nda
     del sk
     first = np.flatnonzero(new)
     lengths = np.diff(np.append(first, both.size))
-    kept = np.where(lengths >= 2, np.minimum(lengths, config.containment_bucket_cap), 0)
+    kept = np.where(lengths >= 2, np.minimum(lengths, cap), 0)
     # Per bucket, its first ``kept`` entries: a mask made of two runs a bucket (no
     # per-entry rank array: 18M entries on 1M news paragraphs).
     keep = np.repeat(np.tile(np.array([True, False]), first.size), np.stack([kept, lengths - kept], axis=1).ravel())
@@ -349,15 +354,8 @@ def containment_pairs_exact(key: np.ndarray, counts: np.ndarray) -> np.ndarray:
     n = counts.size
     if not key.size:
         return np.zeros(0, np.int64)
-    owner = np.repeat(np.arange(n, dtype=np.int64), counts)
-    both = pack_keys(owner, key)
-    both.sort()
-    sk = (both >> _U64(32)).astype(np.uint32)
-    new = np.ones(sk.size, dtype=bool)
-    new[1:] = sk[1:] != sk[:-1]
-    lengths = np.diff(np.append(np.flatnonzero(new), both.size))
-    shared = np.repeat(lengths >= 2, lengths)
-    buckets = ((both[shared] & _U64(0xFFFFFFFF)).astype(np.int32), new[shared])
+    both = pack_keys(np.repeat(np.arange(n, dtype=np.int64), counts), key)
+    buckets = _capped_buckets(both, both.size)  # no bucket is cut
     found = _contained_candidates([buckets], counts, np.arange(n, dtype=np.int64))
     pairs = np.stack([found >> 32, found & 0xFFFFFFFF], axis=1).astype(np.int64).reshape(-1, 2)
     return found[shared_half(key, counts, pairs)]

@@ -47,8 +47,9 @@ from typing import TYPE_CHECKING, Dict, FrozenSet, List, Optional, Sequence, Set
 
 import numpy as np
 
-from ..cache import (RACY_SECONDS, CacheCorrupt, Loaded, Store, _digest, _first_pass, _pack, _signature,
-                     _split_fingerprints, _unpack, pack_state, prepared_from, settings_fingerprint)
+from ..arrays import run_ranks
+from ..cache import (CacheCorrupt, Loaded, Store, _clean_key, _digest, _first_pass, _pack, _split_fingerprints,
+                     _unpack, file_record, pack_state, prepared_from, settings_fingerprint)
 from ..config import Config
 from ..model import Document
 from .check import Checked, DocRef, Pairs, Progress, _file_documents, cache_folder, git_dirty
@@ -166,10 +167,6 @@ class _Call:
         self.texts: Dict[Tuple[str, int], str] = {}
 
     # --- files ----------------------------------------------------------------------------
-    def _load(self, rel: str) -> List[Loaded]:
-        docs, refs = _file_documents(rel, self.settings.root / rel, self.settings)
-        return [Loaded(d, r) for d, r in zip(docs, refs)]
-
     def _first(self, rel: str, content: str) -> List[_Row]:
         return self._rows(rel, content, _first_job((self.settings, self.config, [rel]))[0])
 
@@ -207,7 +204,6 @@ class _Call:
         known = state.get("files", {})  # path -> (size, mtime, inode, ctime, recorded, hash)
         files: Dict[str, tuple] = {}
         root = str(self.settings.root)
-        racy = RACY_SECONDS * 1e9
         # In a git work tree, a file git has staged and does not list as changed in the work
         # tree is its staged blob: no stat needed.  Others are stat-ed, and hashed as git
         # hashes blobs, so one content has one key either way.
@@ -233,14 +229,7 @@ class _Call:
                 continue  # listed by git, gone from the work tree: not a data file (check.data_files)
             if not stat.S_ISREG(st.st_mode):
                 continue
-            sig = _signature(st)
-            old = known.get(rel)
-            if old is not None and old[0] == sig[0] and old[1] == sig[1] and old[2] == sig[2] and old[3] == sig[3] \
-                    and sig[1] < old[4] - racy:
-                files[rel] = (*sig, old[4], old[5])
-            else:
-                with open(path, "rb") as fh:
-                    files[rel] = (*sig, started, _blob_id(fh.read()))
+            files[rel] = file_record(st, known.get(rel), started, lambda: _blob_id(Path(path).read_bytes()))
         old_rows = _rows_from(state)
         self.permutations = state.get("permutations")
         learn_old = state.get("learn")  # arrays aligned with old_rows
@@ -326,7 +315,7 @@ class _Call:
         alive[[r.gid for r in rows]] = True
 
         # --- pairs ----------------------------------------------------------------------------
-        postings = _Postings.load(self.folder, state.get("postings"), alive)
+        postings = _Postings.load(self.folder, state.get("postings"))
         found = _no_matches()
         if fresh:
             found, postings = self._pairs(rows, fresh, entries, postings, alive)
@@ -456,18 +445,12 @@ class _Call:
         want = np.unique(og)
         clean_of = {r.gid: r.clean for r in rows}
         got = self.store.get("cleaned", [clean_of[int(g)] for g in want])
-        values, offsets = [prepared.values], [prepared.offsets]
-        base = {}
-        total = prepared.offsets.size - 1
-        for g in want.tolist():
-            v, o = got[clean_of[g]][2][:2]
-            base[g] = total
-            values.append(v)
-            if o.size > 1:  # a chunk or document without paragraphs adds no offset
-                offsets.append(o[1:] + offsets[-1][-1])
-            total += o.size - 1
-        vals, offs = np.concatenate(values), np.concatenate(offsets)
-        at = np.array([base[g] for g in og.tolist()], np.int64) + op
+        fps = [got[clean_of[g]][2] for g in want.tolist()]
+        other = prepared_from([], [], fps, self.config.bands)  # the other documents' sets, after the fresh ones'
+        vals = np.concatenate([prepared.values, other.values])
+        offs = np.concatenate([prepared.offsets, other.offsets[1:] + prepared.offsets[-1]])
+        first = prepared.offsets.size - 1 + np.concatenate(([0], np.cumsum([fp[3].size for fp in fps])))[:-1]
+        at = first[np.searchsorted(want, og)] + op
         pairs = np.stack([p, at], axis=1)
         from ..candidates import verify_flat
 
@@ -598,13 +581,6 @@ def _inputs(rows: List[_Row], stored: dict, found: dict, wanted: Set[str], store
     return docs, Pairs(pos[m["ga"]], m["pa"], pos[m["gb"]], m["pb"], m["jac"], m["con"])
 
 
-def _clean_key(content: str, i: int, page, corpus, template, boilerplate) -> str:
-    """The cleaned entry's key: the document and the learned lines on it (``dedupe.cache._clean_key``)."""
-    from ..cache import _clean_key as key
-
-    return key(content, i, page, corpus, template, boilerplate)
-
-
 class _LearnArrays:
     """The first-pass keys of every row, as arrays aligned with the rows: page key and line
     keys (templates), story key and short-line keys (corpus boilerplate)."""
@@ -644,7 +620,7 @@ class _LearnArrays:
         for flat, lens in (("lines", "lines_n"), ("short", "short_n")):
             # Each row's run of keys comes from the old arrays or the new ones, in row order.
             o_start = np.concatenate(([0], np.cumsum(old[lens])))
-            taken_old = old[flat][np.repeat(o_start[olds], old[lens][olds]) + _ranks(old[lens][olds])]
+            taken_old = old[flat][np.repeat(o_start[olds], old[lens][olds]) + run_ranks(old[lens][olds])]
             from_old = np.repeat(keep >= 0, out[lens])
             merged = np.zeros(int(out[lens].sum()), _U64)
             merged[from_old] = taken_old
@@ -708,12 +684,6 @@ def _unique_rows(a: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     return s[starts], order[starts], np.diff(np.append(starts, len(s)))
 
 
-def _ranks(lengths: np.ndarray) -> np.ndarray:
-    """0, 1, ..., n-1 for each run length n, concatenated."""
-    total = int(lengths.sum())
-    return np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-
-
 class _Postings:
     """Band and containment keys -> (gid, paragraph, k): a sorted base in memory-mapped files
     and the postings added since (sorted, kept in the state)."""
@@ -724,7 +694,7 @@ class _Postings:
         self.written = written
 
     @classmethod
-    def load(cls, folder: Path, record: Optional[tuple], alive: np.ndarray) -> "_Postings":
+    def load(cls, folder: Path, record: Optional[tuple]) -> "_Postings":
         if record is None:
             return cls(None, np.zeros(0, _U64), np.zeros(0, _INFO), np.zeros(0, _U64), np.zeros(0, _INFO))
         gen, d_codes, d_info = record
@@ -760,7 +730,7 @@ class _Postings:
             if not n.sum():
                 continue
             qpos = np.repeat(np.arange(q.size), n)
-            idx = np.repeat(lo, n) + _ranks(n)
+            idx = np.repeat(lo, n) + run_ranks(n)
             got = np.asarray(info[idx])
             ok = got["gid"] < alive.size
             ok[ok] = alive[got["gid"][ok]]
