@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 #: 2: the check's pairs moved from the state record to their own table (3: in blocks);
 #: 4: the check's file signatures moved into its state record; 5: files known by git blob ids;
 #: 6: entries are not compressed.
-FORMAT = 6
+FORMAT = 7
 #: A file changed less than this long before its signature was recorded is hashed again.
 RACY_SECONDS = 2.0
 #: How long a writer waits for another process's write to finish before giving up on updating.
@@ -302,7 +302,8 @@ def _first_pass(loaded: List[Loaded], config: Config) -> Tuple[List[_Doc], List[
     docs, texts = [], []
     for d, (html, page, size, meta, ckeys) in zip(loaded, out):
         doc = d.document
-        docs.append(_Doc(Document(doc.id, doc.source, "", doc.url, doc.title, doc.kind, doc.origin), d.ref,
+        docs.append(_Doc(Document(doc.id, doc.source, "", doc.url, doc.title, doc.kind, doc.origin, doc.date,
+                                  doc.encoding, doc.encoding_source), d.ref,
                          page, ckeys, meta, size))
         texts.append(html if html is not None else doc.text)
     return docs, texts
@@ -540,6 +541,7 @@ def run_cached(paths: Sequence[str], config: Config, folder: Path, progress: Opt
     skipping = problems if config.on_error == "skip" else None
     if skipping is not None and problems is None:
         problems = skipping = Problems()
+    counts = problems.not_read if problems is not None else None
     units, where = [], {}
     for path, rel, source in iter_files(paths, exclude, skipping):
         key = json.dumps([str(path.resolve()), rel, source])
@@ -550,21 +552,27 @@ def run_cached(paths: Sequence[str], config: Config, folder: Path, progress: Opt
         path, rel, source = where[key]
         origin = printable_path(path)
         before = len(skipping.skipped) if skipping is not None else 0
+        notes = Problems()  # this file's WARC records that are not documents, kept with its entry
         try:
-            docs = list(_file_documents(path, rel, origin, source, config, None, None, skipping))
+            docs = list(_file_documents(path, rel, origin, source, config, None, None, skipping, notes))
         except InputError as err:
             if skipping is None:
                 raise
             skipping.skip(origin, err)
             return None
         recorded = skipping.skipped[before:] if skipping is not None else []
-        return [Loaded(d, None) for d in docs], list(recorded)
+        if counts is not None:
+            counts.update(notes.not_read)
+        return [Loaded(d, None) for d in docs], (list(recorded), dict(notes.not_read))
 
     def replay(recorded) -> None:
+        skipped, not_read = recorded
         if skipping is not None:
-            for item in recorded:
+            for item in skipped:
                 log.warning("skipped %s: %s", item.where, item.reason)
                 skipping.skipped.append(item)
+        if counts is not None:
+            counts.update(not_read)
 
     def unique(docs: List[_Doc]) -> List[int]:
         seen: Dict[str, str] = {}
@@ -580,6 +588,8 @@ def run_cached(paths: Sequence[str], config: Config, folder: Path, progress: Opt
             store = Store.rebuild(folder, fingerprint, f"corrupt ({err})")
             if skipping is not None:
                 del skipping.skipped[:]
+            if counts is not None:
+                counts.clear()
             got = prepare(store, units, load, config, progress, select=unique, replay=replay)
     finally:
         store.close()

@@ -46,6 +46,11 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: WARC 1.1's record types.
+WARC_RECORD_TYPES = ("warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion",
+                     "continuation")
+
+
 @dataclass(frozen=True)
 class Config:
     # --- read --------------------------------------------------------------------------
@@ -67,6 +72,19 @@ class Config:
     #: one is an input error (or skipped).  50 MB: ~100x the largest real news page seen,
     #: yet a gzip bomb or a runaway log file stops here before memory grows.
     max_document_bytes: int = 50_000_000
+    #: Encoding of ``.txt`` files and text on stdin: "utf-8" (undecodable bytes follow
+    #: ``decode_errors``), "auto" (a BOM, else UTF-8 when valid, else detected), or any
+    #: WHATWG label ("windows-1251", "shift_jis", ...).  HTML pages are decoded as a
+    #: browser does (``dedupe.read.encoding``); a label other than "utf-8" and "auto"
+    #: overrides their declarations too, as a browser's encoding menu does.
+    encoding: str = "utf-8"
+    #: WARC records read as documents: their WARC-Type ...
+    warc_record_types: Tuple[str, ...] = ("response",)
+    #: ... their HTTP status (for records that carry HTTP) ...
+    warc_statuses: Tuple[str, ...] = ("200",)
+    #: ... and their payload's media type (HTML; "text/plain" is read as text).  The rest
+    #: is skipped and counted by reason in ``report.json`` (``warc_skipped``).
+    warc_content_types: Tuple[str, ...] = ("text/html", "application/xhtml+xml")
 
     # --- clean -------------------------------------------------------------------------
     #: Names of rules (see ``dedupe.clean.rules``) to switch off.
@@ -178,6 +196,18 @@ class Config:
             bad(f"on_error must be 'fail' or 'skip', not {self.on_error!r}")
         if self.max_document_bytes < 1:
             bad("max_document_bytes must be at least 1")
+        if self.encoding.lower() not in ("utf-8", "utf8", "auto"):
+            from .read.encoding import lookup
+
+            if lookup(self.encoding) is None:
+                bad(f"encoding: unknown encoding {self.encoding!r} (a WHATWG label such as 'windows-1252', "
+                    "'shift_jis', 'gbk', or 'auto')")
+        unknown = sorted(set(self.warc_record_types) - set(WARC_RECORD_TYPES))
+        if unknown:
+            bad(f"warc_record_types: unknown WARC-Type {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(WARC_RECORD_TYPES)}")
+        if any(not (s.isdigit() and len(s) == 3) and s != "any" for s in self.warc_statuses):
+            bad(f"warc_statuses must be three-digit HTTP status codes or 'any', not {self.warc_statuses!r}")
         if self.shingle_size < 1:
             bad("shingle_size must be at least 1")
         if self.num_perm < 1:

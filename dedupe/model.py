@@ -14,7 +14,11 @@ class Document:
     """One input article.
 
     ``kind`` is ``"text"`` or ``"html"``; HTML is turned into text by the clean stage.
-    ``origin`` says where it was read from (``path`` or ``path:line``) for messages.
+    ``origin`` says where it was read from (``path``, ``path:line``, ``path@offset``) for
+    messages.  ``date``: when it was published or fetched, as given (a WARC record's
+    WARC-Date).  ``encoding`` and ``encoding_source``: the encoding its bytes were decoded
+    with and the rule that chose it (``dedupe.read.encoding``); None for text handed over
+    as text (JSONL fields, library calls).
     """
 
     id: str
@@ -24,6 +28,9 @@ class Document:
     title: Optional[str] = None
     kind: str = "text"
     origin: str = ""
+    date: Optional[str] = None
+    encoding: Optional[str] = None
+    encoding_source: Optional[str] = None
 
 
 #: The file every output folder holds (``dedupe.write``): a later run replaces such a folder,

@@ -79,7 +79,8 @@ def _chunks(docs: Sequence[Document]) -> List[Tuple[int, int]]:
 def _without_text(doc: Document) -> Document:
     """``doc`` with its input text dropped (``keep_input_text=False``): 2.4x faster than
     ``dataclasses.replace`` (timeit), once per document of a corpus."""
-    return Document(doc.id, doc.source, "", doc.url, doc.title, doc.kind, doc.origin)
+    return Document(doc.id, doc.source, "", doc.url, doc.title, doc.kind, doc.origin, doc.date, doc.encoding,
+                    doc.encoding_source)
 
 
 def _spooled(documents: Iterable[Document], docs: List[Document], spool: Spool, config: Config) -> Iterator[_Batch]:

@@ -19,7 +19,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from json.encoder import encode_basestring as _encode_str  # what json.dumps(ensure_ascii=False) uses for str
 from pathlib import Path
-from typing import Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -140,6 +140,9 @@ def document_records(result: Result) -> Iterator[dict]:
             "source": doc.source,
             "url": doc.url,
             "title": doc.title,
+            "date": doc.date,
+            "encoding": doc.encoding,
+            "encoding_source": doc.encoding_source,
             "text": cleaned.text,
             "story": look.story_of.get(doc.id),
             "removed": [{"rule": r.rule, "text": r.text, "where": r.where, "reason": r.reason} for r in cleaned.removals],
@@ -261,7 +264,8 @@ def _lines(result: Result) -> Iterator[Tuple[bool, str]]:
             for r in cleaned.removals
         )
         text_json = _encode_str(cleaned.text)
-        yield False, (f'{{"id":{js.one(doc.id)},"paragraphs":[{",".join(parts)}],"removed":[{removed}],'
+        yield False, (f'{{"date":{_null_or_str(doc.date)},"encoding":{_null_or_str(doc.encoding)},'
+                      f'"encoding_source":{_null_or_str(doc.encoding_source)},"id":{js.one(doc.id)},"paragraphs":[{",".join(parts)}],"removed":[{removed}],'
                       f'"source":{js.one(doc.source)},"story":{_null_or_str(look.story_of.get(doc.id))},'
                       f'"text":{text_json},"title":{_null_or_str(doc.title)},"url":{_null_or_str(doc.url)}}}')
         while story is not None and story.documents and story.documents[0] == doc.id:
@@ -282,8 +286,9 @@ def _document_lines(result: Result) -> Iterator[str]:
     return (line for is_story, line in _lines(result) if not is_story)
 
 
-def report_record(result: Result, skipped: int = 0) -> dict:
-    """``report.json``'s record; ``skipped``: inputs skipped under ``on_error="skip"``."""
+def report_record(result: Result, skipped: int = 0, not_read: Optional[Mapping[str, int]] = None) -> dict:
+    """``report.json``'s record; ``skipped``: inputs skipped under ``on_error="skip"``;
+    ``not_read``: WARC records that are not documents, counted by reason."""
     r = result.report
     return {
         "documents": r.documents,
@@ -297,6 +302,7 @@ def report_record(result: Result, skipped: int = 0) -> dict:
         "bytes_out": r.bytes_out,
         "seconds": r.seconds,
         "skipped": skipped,
+        "warc_skipped": dict(sorted((not_read or {}).items())),
     }
 
 
@@ -413,7 +419,8 @@ def check_output_folder(out_dir, force: bool = False) -> Path:
 
 
 def write_output(result: Result, out_dir, *, force: bool = False, errors: Sequence[Skipped] = (),
-                 progress: Optional[Callable[[str, int, Optional[int]], None]] = None) -> Path:
+                 progress: Optional[Callable[[str, int, Optional[int]], None]] = None,
+                 not_read: Optional[Mapping[str, int]] = None) -> Path:
     """Write ``stories.jsonl``, ``documents.jsonl``, ``report.json`` (and ``errors.jsonl``
     when inputs were skipped) into ``out_dir``, all or nothing.
 
@@ -443,7 +450,7 @@ def write_output(result: Result, out_dir, *, force: bool = False, errors: Sequen
             with open(tmp / "errors.jsonl", "w", encoding="utf-8", newline="\n") as f:
                 f.writelines(_dumps({"where": e.where, "reason": e.reason}) + "\n" for e in errors)
         with open(tmp / "report.json", "w", encoding="utf-8", newline="\n") as f:
-            f.write(json.dumps(report_record(result, skipped=len(errors)), ensure_ascii=False, sort_keys=True,
+            f.write(json.dumps(report_record(result, skipped=len(errors), not_read=not_read), ensure_ascii=False, sort_keys=True,
                                indent=2) + "\n")
         (tmp / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
         if out.is_dir() and not out.is_symlink() and _renameat2_exchange(tmp, out):

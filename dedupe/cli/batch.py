@@ -16,7 +16,7 @@ from ..parallel import collector_paused
 from ..pipeline import run as run_pipeline
 from ..read import Problems, read_paths
 from ..write import check_output_folder, write_output
-from .common import Failure, config_from_options, input_options, progress_for
+from .common import Failure, config_from_options, input_options, not_read_line, progress_for
 
 log = logging.getLogger("dedupe.cli")
 
@@ -109,7 +109,8 @@ def run(paths, out, force, fmt, quiet, cache_dir, **opts) -> None:
                 result = run_cached(paths, config, Path(cache_dir), progress, exclude, problems)
             else:
                 result = run_pipeline(read(), config, progress=progress)
-            summary = _summary(result.report, write_output(result, out, force=force, errors=problems.skipped, progress=progress))
+            summary = _summary(result.report, write_output(result, out, force=force, errors=problems.skipped, progress=progress,
+                                                         not_read=problems.not_read))
             del result  # freed while the collector is off: nothing left for it to scan
     except DedupeError as err:
         raise Failure(err) from None
@@ -117,6 +118,8 @@ def run(paths, out, force, fmt, quiet, cache_dir, **opts) -> None:
         progress.close()
     if not quiet:
         click.echo(summary, err=True)
+    if problems.not_read and not quiet:
+        click.echo(f"dedupe: {not_read_line(problems.not_read)} (counted in report.json)", err=True)
     if problems.skipped:
         n = len(problems.skipped)
         click.echo(f"dedupe: skipped {n} input{'s' if n != 1 else ''} (listed in {Path(out) / 'errors.jsonl'})", err=True)

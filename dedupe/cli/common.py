@@ -175,6 +175,13 @@ def config_from_options(no_config: bool = False, **opts) -> Config:
         raise ConfigError(str(err)) from None
 
 
+def not_read_line(counts) -> str:
+    """One line for WARC records that are not documents: ``12 WARC records not read (request 5, ...)``."""
+    total = sum(counts.values())
+    parts = ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{total} WARC record{'s' if total != 1 else ''} not read ({parts})"
+
+
 def _set_verbosity(ctx: click.Context, param, value: int) -> None:
     if value:
         logging.getLogger().setLevel(logging.INFO if value == 1 else logging.DEBUG)
@@ -201,6 +208,16 @@ def input_options(f):
                      help="strict: undecodable UTF-8 is an error (exit 3) [default]; replace: read with U+FFFD and warn.")(f)
     f = click.option("--disable-rule", "disabled_rules", multiple=True, metavar="NAME",
                      help="Switch a cleaning rule off (repeatable; see `dedupe rules`).")(f)
+    f = click.option("--encoding", metavar="NAME",
+                     help="Encoding of .txt files: utf-8 [default], auto (BOM, UTF-8, else detected) or a label "
+                          "(windows-1251, shift_jis, ...); a label also overrides what HTML pages declare.")(f)
+    f = click.option("--warc-record-type", "warc_record_types", multiple=True, metavar="TYPE",
+                     help="WARC records read as documents, by WARC-Type (repeatable) [response].")(f)
+    f = click.option("--warc-status", "warc_statuses", multiple=True, metavar="CODE",
+                     help="... by HTTP status (repeatable; 'any' for all) [200].")(f)
+    f = click.option("--warc-content-type", "warc_content_types", multiple=True, metavar="TYPE",
+                     help="... by payload media type (repeatable; text/plain is read as text) "
+                          "[text/html, application/xhtml+xml].")(f)
     f = click.option("--on-error", "on_error", type=click.Choice(["fail", "skip"]),
                      help="fail: the first unreadable file or invalid record is an error (exit 3) [default]; "
                           "skip: skip it, count it in report.json and list it in OUT/errors.jsonl.")(f)

@@ -17,7 +17,7 @@ import click
 from ..errors import ConfigError, DedupeError, IndexSettingsError, IndexStoreError
 from ..index.core import BATCH_DOCUMENTS, Index
 from ..read import Problems, read_paths
-from .common import Failure, config_from_options, input_options, progress_for
+from .common import Failure, config_from_options, input_options, not_read_line, progress_for
 
 
 @click.group()
@@ -97,6 +97,8 @@ def _add_or_query(store: bool):
             raise Failure(err) from None
         finally:
             progress.close()
+        if problems.not_read:
+            click.echo(f"dedupe index: {not_read_line(problems.not_read)}", err=True)
         if problems.skipped:
             click.echo(f"dedupe index: skipped {len(problems.skipped)} inputs (each logged above)", err=True)
 

@@ -49,7 +49,7 @@ from ..arrays import sorted_unique
 from ..config import Config
 from ..errors import ConfigError
 from ..model import Document
-from ..read import DATA_SUFFIXES, _jsonl_documents, decode, detect_format, read_bytes
+from ..read import DATA_SUFFIXES, _jsonl_documents, decode, decode_document, detect_format, read_bytes
 from .settings import HookSettings
 
 #: progress(stage, done, total), as ``dedupe.pipeline.Progress``.
@@ -60,6 +60,11 @@ def _no_progress(stage: str, done: int, total: Optional[int]) -> None:
     pass
 
 log = logging.getLogger(__name__)
+
+#: What the check reads in data folders: hand-kept text, pages and records.  A WARC archive
+#: is crawler output nobody edits by hand (and ``dedupe fix`` could not rewrite it), so it
+#: is left to ``dedupe run`` and ``dedupe index add``.
+CHECKED_FORMATS = ("txt", "html", "jsonl")
 
 BASELINE_VERSION = 1
 
@@ -151,19 +156,22 @@ def data_files(settings: HookSettings, exists: bool = True, index: Optional[dict
         found = [p.relative_to(settings.root).as_posix()
                  for folder in settings.data for p in (settings.root / folder).rglob("*") if p.is_file()]
     root = str(settings.root)
-    return sorted({p for p in found if p.lower().endswith(DATA_SUFFIXES) and detect_format(p)
+    return sorted({p for p in found if p.lower().endswith(DATA_SUFFIXES) and detect_format(p) in CHECKED_FORMATS
                    and (not exists or os.path.isfile(os.path.join(root, p)))})
 
 
 def _file_documents(rel: str, path: Path, settings: HookSettings) -> Tuple[List[Document], List[DocRef]]:
     """The documents of one data file (ids are unique locations) and where each lives."""
     config = settings.config
-    text = decode(read_bytes(path, rel), rel, config)
     fmt = detect_format(rel)
+    data = read_bytes(path, rel)
     source = Path(rel).parent.name or settings.root.name
     if fmt != "jsonl":
         kind = "html" if fmt == "html" else "text"
-        return [Document(id=rel, source=source, text=text, kind=kind, origin=rel)], [DocRef(rel, 0, rel, rel, kind)]
+        decoded = decode_document(data, fmt, rel, config)
+        return ([Document(id=rel, source=source, text=decoded.text, kind=kind, origin=rel, encoding=decoded.encoding,
+                          encoding_source=decoded.source)], [DocRef(rel, 0, rel, rel, kind)])
+    text = decode(data, rel, config)
     docs, refs = [], []
     for doc in _jsonl_documents(text.split("\n"), rel, rel, source, config):
         where = doc.origin
@@ -402,7 +410,7 @@ def check(settings: HookSettings, paths: Optional[Sequence[str]] = None,
     require_data_folders(settings)
     targets = None
     if paths is not None:
-        targets = sorted({rel for rel in map(settings.relative, paths) if settings.in_data(rel) and detect_format(rel)})
+        targets = sorted({rel for rel in map(settings.relative, paths) if settings.in_data(rel) and detect_format(rel) in CHECKED_FORMATS})
         if not targets:
             return [], []
     baseline = read_baseline(settings)

@@ -5,15 +5,19 @@ Formats by extension, each optionally gzipped (``.gz``):
 * ``.txt`` -- one article per file;
 * ``.html`` / ``.htm`` -- one page per file (``kind="html"``, cleaned by the HTML stage);
 * ``.jsonl`` -- one record per line; field names come from the Config
-  (``text_field``, ``id_field``, ``source_field``, ``url_field``, ``title_field``).
+  (``text_field``, ``id_field``, ``source_field``, ``url_field``, ``title_field``);
+* ``.warc`` -- a crawl archive (``dedupe.read.warc``): each HTML response is a document.
+
+HTML bytes are decoded as a browser does, text as ``Config.encoding`` says
+(``dedupe.read.encoding``); JSONL is UTF-8.
 
 Folders are walked recursively in sorted order; files with other extensions inside a
 folder are skipped (logged), a file named explicitly with another extension is an error.
 
 Document id: the file's path relative to the input argument it was found under (for a
-file argument: its name); for JSONL the record's id field, else ``<path>:<line>``.
-Document source (the outlet): the JSONL source field, else the URL's host (without
-``www.``), else the name of the folder that holds the file.
+file argument: its name); for JSONL the record's id field, else ``<path>:<line>``; for
+WARC the ``WARC-Record-ID``.  Document source (the outlet): the JSONL source field, else
+the URL's host (without ``www.``), else the name of the folder that holds the file.
 """
 from __future__ import annotations
 
@@ -26,17 +30,21 @@ import sys
 import zlib
 from dataclasses import replace
 from pathlib import Path
+from collections import Counter
 from typing import Any, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
-from .config import Config
-from .errors import InputError
-from .model import OUTPUT_MARKER, Document, Skipped
+from ..config import Config
+from ..errors import InputError
+from ..model import OUTPUT_MARKER, Document, Skipped
+from .encoding import Decoded, decode_html, decode_text
 
 log = logging.getLogger(__name__)
 
+#: Formats stdin can be read as (``--format``).
 FORMATS = ("txt", "html", "jsonl")
-_EXTENSIONS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
+_EXTENSIONS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".warc": "warc"}
+_KNOWN = ".txt, .html, .htm, .jsonl or .warc"
 #: Lower-case endings of every readable file name (a fast first test for ``detect_format``).
 DATA_SUFFIXES = tuple(e + gz for e in _EXTENSIONS for gz in ("", ".gz"))
 
@@ -86,6 +94,18 @@ def decode(data: bytes, origin: str, config: Config) -> str:
         ) from None
 
 
+def decode_document(data: bytes, fmt: str, origin: str, config: Config) -> Decoded:
+    """A file's (or stdin's) bytes as text: HTML as a browser decodes it, text by
+    ``config.encoding`` (UTF-8 that is not valid follows ``decode_errors``)."""
+    given = config.encoding if config.encoding.lower() not in ("utf-8", "utf8", "auto") else None
+    if fmt == "html":
+        return decode_html(data, origin, given=given)
+    found = decode_text(data, origin, config.encoding)
+    if found is None:
+        return Decoded(decode(data, origin, config), "utf-8", "default")
+    return found
+
+
 def _too_large(origin: str, limit: int) -> InputError:
     return InputError(f"{origin}: larger than the {limit:,}-byte limit for one document (max_document_bytes)")
 
@@ -111,10 +131,13 @@ def read_bytes(path: Path, origin: str, limit: Optional[int] = None) -> bytes:
 
 class Problems:
     """Where ``on_error="skip"`` puts what it skipped: ``Skipped(where, reason)`` records in
-    input order, each also logged as a warning.  ``read_paths`` takes one (None: fail)."""
+    input order, each also logged as a warning.  ``read_paths`` takes one (None: fail).
+    ``not_read`` counts, by reason, the WARC records that are not documents by design
+    (``report.json``'s ``warc_skipped``)."""
 
     def __init__(self) -> None:
         self.skipped: List[Skipped] = []
+        self.not_read: Counter = Counter()
 
     def skip(self, where: str, err: InputError) -> None:
         message = str(err)
@@ -202,7 +225,7 @@ def iter_files(paths: Iterable[str], exclude: Iterable[Path] = (),
             found = sorted(_walk(root, problems), key=lambda p: p.relative_to(root).as_posix())
             for path in found:
                 if detect_format(path) is None:
-                    log.debug("%s: skipped (not .txt, .html, .htm or .jsonl)", printable_path(path))
+                    log.debug("%s: skipped (not %s)", printable_path(path), _KNOWN)
                     continue
                 if not kept(path):
                     continue
@@ -210,7 +233,7 @@ def iter_files(paths: Iterable[str], exclude: Iterable[Path] = (),
                 yield path, rel, path.parent.name if path.parent != root else root.resolve().name
         elif root.is_file():
             if detect_format(root) is None:
-                raise InputError(f"{printable_path(arg)}: unknown format (expected .txt, .html, .htm or .jsonl, optionally .gz)")
+                raise InputError(f"{printable_path(arg)}: unknown format (expected {_KNOWN}, optionally .gz)")
             if kept(root):
                 yield root, root.name, root.resolve().parent.name
         elif root.exists():
@@ -375,7 +398,8 @@ def read_paths(paths: Iterable[str], config: Config, stdin_format: Optional[str]
     for path, rel, default_source in iter_files(paths, exclude, skipping):
         origin = "<stdin>" if str(path) == "-" else printable_path(path)
         try:  # streamed: a JSONL file (or stdin) record by record
-            for doc in _file_documents(path, rel, origin, default_source, config, stdin_format, stdin, skipping):
+            for doc in _file_documents(path, rel, origin, default_source, config, stdin_format, stdin, skipping,
+                                       problems):
                 if first_use(doc, seen, skipping):
                     yield doc
         except InputError as err:  # the file as a whole (unreadable, undecodable, a corrupt gzip stream)
@@ -398,24 +422,37 @@ def first_use(doc: Document, seen: dict, skipping: Optional[Problems]) -> bool:
 
 
 def _file_documents(path: Path, rel: str, origin: str, default_source: str, config: Config,
-                    stdin_format: Optional[str], stdin, problems: Optional[Problems]) -> Iterator[Document]:
-    """The documents of one input file (or stdin)."""
+                    stdin_format: Optional[str], stdin, problems: Optional[Problems],
+                    notes: Optional[Problems] = None) -> Iterator[Document]:
+    """The documents of one input file (or stdin).  ``problems``: where skipped records go
+    (``on_error="skip"``), ``notes``: where WARC records that are not documents are counted."""
     if str(path) == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        text = decode(stream.read(), origin, config)
-        fmt = stdin_format or sniff_format(text)
-        if fmt != "jsonl" and len(text) > config.max_document_bytes:
-            raise _too_large(origin, config.max_document_bytes)
+        data = stream.read()
+        fmt = stdin_format or sniff_format(data[:4096].decode("utf-8", "replace").lstrip("\ufeff"))
+        if fmt == "jsonl":
+            text = decode(data, origin, config)
+        else:
+            if len(data) > config.max_document_bytes:
+                raise _too_large(origin, config.max_document_bytes)
+            decoded = decode_document(data, fmt, origin, config)
     else:
         fmt = detect_format(path)
         rel = _checked_name(path, rel, config)
-        text = "" if fmt == "jsonl" else decode(read_bytes(path, origin, config.max_document_bytes), origin, config)
+        if fmt == "warc":
+            from .warc import warc_documents
+
+            yield from warc_documents(path, config, origin=origin, problems=problems, notes=notes)
+            return
+        if fmt != "jsonl":
+            decoded = decode_document(read_bytes(path, origin, config.max_document_bytes), fmt, origin, config)
     if fmt == "jsonl":
         # JSON strings may hold U+2028 and other characters str.splitlines breaks at: split at \n only.
         lines = text.split("\n") if str(path) == "-" else _jsonl_file_lines(path, origin, config)
         yield from _jsonl_documents(lines, origin, rel, default_source, config, problems)
     else:
-        yield Document(id=rel, source=default_source, text=text, kind="html" if fmt == "html" else "text", origin=origin)
+        yield Document(id=rel, source=default_source, text=decoded.text, kind="html" if fmt == "html" else "text",
+                       origin=origin, encoding=decoded.encoding, encoding_source=decoded.source)
 
 
 def as_documents(items: Iterable[Union[Document, Mapping[str, Any]]], config: Config,
