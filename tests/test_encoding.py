@@ -105,8 +105,14 @@ def test_prescan(html, found):
 
 
 def test_undecodable_bytes_in_the_declared_encoding_become_replacement_characters(caplog):
+    caplog.set_level("INFO")
     got = decode_html(b'<meta charset="shift_jis"><p>\x82\xa0\x85\x40</p>', "p.html")
     assert "\ufffd" in got.text and "not valid shift_jis" in caplog.text
+
+
+def test_windows_1252_bytes_python_leaves_undefined_are_c1_controls_as_in_a_browser():
+    got = decode_html(b'<meta charset="iso-8859-1"><p>caf\xe9 \x81\x9d \x80</p>', "p.html")
+    assert got.text.endswith("<p>café \x81\x9d €</p>")
 
 
 def test_text_is_utf8_unless_told(tmp_path):

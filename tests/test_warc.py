@@ -295,3 +295,32 @@ def test_index_add_reads_warc(crawl, tmp_path):
     assert res.exit_code == 0, res.output
     assert len([x for x in res.stdout.splitlines() if x.startswith("{")]) == len(pages)
     assert "WARC records not read" in res.stderr
+
+
+def test_an_archive_on_stdin_is_refused_with_a_reason():
+    from click.testing import CliRunner
+
+    from dedupe.cli import main
+
+    raw, _ = _archive(FIVE, gz=False)
+    for data, what in ((raw, "WARC archive"), (gzip.compress(raw), "gzip data")):
+        res = CliRunner().invoke(main, ["clean", "-"], input=data)
+        assert res.exit_code == 3 and what in res.output
+
+
+def test_run_cache_replays_what_a_warc_did_not_read(crawl, tmp_path):
+    from click.testing import CliRunner
+
+    from dedupe.cli import main
+
+    root, pages, _, _ = crawl
+    reports = []
+    for n in range(2):  # the second run reads nothing: the counts come from the cache
+        out = tmp_path / f"out{n}"
+        res = CliRunner().invoke(main, ["run", str(root / "crawl.warc.gz"), "-o", str(out), "-q",
+                                        "--cache", str(tmp_path / "cache")])
+        assert res.exit_code == 0, res.output
+        report = json.loads((out / "report.json").read_text())
+        reports.append({k: v for k, v in report.items() if k != "seconds"})
+        assert (out / "documents.jsonl").read_bytes() == (tmp_path / "out0" / "documents.jsonl").read_bytes()
+    assert reports[0] == reports[1] and reports[0]["warc_skipped"]["request record"] == len(pages)

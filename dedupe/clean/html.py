@@ -33,10 +33,11 @@ from __future__ import annotations
 import logging
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, NavigableString, Tag, XMLParsedAsHTMLWarning
 from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
 from ..errors import InputError
@@ -184,17 +185,34 @@ class _Raw:
 
 
 def _hint_for(tag: Tag) -> Optional[str]:
-    """The boilerplate reason a tag's class/id words give, or None."""
+    """The boilerplate reason a tag's class/id words give, or None (memoised: a page repeats
+    its class names on hundreds of tags)."""
     attrs = tag.attrs
-    raw = attrs.get("class") or ()
-    if isinstance(raw, str):
-        raw = raw.split()
-    words = list(raw)
-    ident = attrs.get("id")
-    if isinstance(ident, str):
+    if not attrs:
+        return None
+    cls, ident, role = attrs.get("class"), attrs.get("id"), attrs.get("role")
+    if cls is None and ident is None and role is None:
+        return None
+    key = (cls if isinstance(cls, str) else " ".join(cls or ()), ident if isinstance(ident, str) else None,
+           role if isinstance(role, str) else None, tag.name in TABLE_PART_TAGS)
+    got = _HINTS.get(key, _UNSEEN)
+    if got is _UNSEEN:
+        if len(_HINTS) >= _HINTS_MAX:  # ids are often unique: keep the memo bounded
+            _HINTS.clear()
+        got = _HINTS[key] = _hint_words(*key)
+    return got
+
+
+_HINTS: Dict[Tuple[str, Optional[str], Optional[str], bool], Optional[str]] = {}
+_HINTS_MAX = 100_000
+_UNSEEN = object()
+
+
+def _hint_words(cls: str, ident: Optional[str], role: Optional[str], table_part: bool) -> Optional[str]:
+    words = cls.split()
+    if ident is not None:
         words.append(ident)
-    role = attrs.get("role")
-    if isinstance(role, str) and role in ("navigation", "banner", "contentinfo", "complementary", "dialog", "menu", "menubar"):
+    if role in ("navigation", "banner", "contentinfo", "complementary", "dialog", "menu", "menubar"):
         return "page furniture (role=%s)" % role
     if not words:
         return None
@@ -207,7 +225,7 @@ def _hint_for(tag: Tag) -> Optional[str]:
         tokens.extend(t.lower() for t in _WORD_SPLIT.split(_CAMEL.sub(" ", w)) if t)
     if EMBED_WORDS.intersection(tokens) and SOCIAL_POST_WORDS.intersection(tokens):
         return None
-    weak_ok = not any(POSITIVE_HINT.match(t) for t in tokens) and tag.name not in TABLE_PART_TAGS
+    weak_ok = not any(POSITIVE_HINT.match(t) for t in tokens) and not table_part
     for i, t in enumerate(tokens):
         if i and tokens[i - 1] in ("has", "no", "with", "without", "show", "is"):
             continue  # state flags such as "has-sidebar", "no-comments"
@@ -841,7 +859,11 @@ def html_page(html: str, model=None) -> Page:
     ``blockmodel.TreeModel`` to decide the blocks with, instead of ``BLOCK_MODEL``)."""
     if not html or not html.strip():
         return Page()
-    soup = BeautifulSoup(html, "lxml")
+    with warnings.catch_warnings():  # an XHTML page is parsed as HTML on purpose, as browsers do
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        # Attributes stay strings (``class`` is split where it is read): bs4's splitting of
+        # every multi-valued attribute costs ~6% of a page's time.
+        soup = BeautifulSoup(html, "lxml", multi_valued_attributes=None)
     root = soup.body or soup
     skipped: List[Tuple[int, str, str, str]] = []
     raw = _walk(root, skipped)

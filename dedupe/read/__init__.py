@@ -429,6 +429,10 @@ def _file_documents(path: Path, rel: str, origin: str, default_source: str, conf
     if str(path) == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
         data = stream.read()
+        if data.startswith((b"WARC/", b"\x1f\x8b")):
+            what = "a WARC archive" if data.startswith(b"WARC/") else "gzip data"
+            raise InputError(f"{origin}: looks like {what}; pass it as a file (.warc, .warc.gz, .gz are read "
+                             "from files only)")
         fmt = stdin_format or sniff_format(data[:4096].decode("utf-8", "replace").lstrip("\ufeff"))
         if fmt == "jsonl":
             text = decode(data, origin, config)

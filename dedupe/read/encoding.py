@@ -275,13 +275,27 @@ def _from_python_name(name: str) -> Optional[Tuple[str, str]]:
     return lookup(_PYTHON_TO_WHATWG.get(name, name)) or lookup(name.replace("_", "-"))
 
 
+def _c1_controls(err: UnicodeDecodeError):
+    """The WHATWG windows-1252 decoder's answer for the five bytes Python's cp1252 leaves
+    undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D): the C1 control of the same number."""
+    byte = err.object[err.start]
+    if byte in (0x81, 0x8D, 0x8F, 0x90, 0x9D):
+        return chr(byte), err.start + 1
+    return "\ufffd", err.start + 1
+
+
+codecs.register_error("dedupe-whatwg-1252", _c1_controls)
+
+
 def _decode(data: bytes, codec: str, where: str, name: str) -> str:
-    """``data`` in ``codec``; bytes it cannot map become U+FFFD (a browser's behaviour), with
-    one warning naming the first of them."""
+    """``data`` in ``codec``; bytes it cannot map become U+FFFD, silently, as in a browser
+    (logged at info level, with the first of them)."""
     try:
         return data.decode(codec)
     except UnicodeDecodeError as err:
-        log.warning("%s: byte %d (and maybe others) is not valid %s; shown as U+FFFD", where, err.start, name)
+        if codec == "cp1252":
+            return data.decode(codec, errors="dedupe-whatwg-1252")
+        log.info("%s: byte %d (and maybe others) is not valid %s; shown as U+FFFD", where, err.start, name)
         return data.decode(codec, errors="replace")
 
 
