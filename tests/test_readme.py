@@ -48,6 +48,9 @@ PLACEHOLDERS = {
 def sandbox(tmp_path, monkeypatch):
     shutil.copytree(SAMPLES / "news", tmp_path / "incoming")
     shutil.copy(SEED, tmp_path / "article.txt")
+    from .test_warc import sample_pages, write_warc
+
+    write_warc(tmp_path / "crawl.warc.gz", sample_pages())  # "From a crawl"
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
