@@ -211,13 +211,13 @@ def input_options(f):
     f = click.option("--encoding", metavar="NAME",
                      help="Encoding of .txt files: utf-8 [default], auto (BOM, UTF-8, else detected) or a label "
                           "(windows-1251, shift_jis, ...); a label also overrides what HTML pages declare.")(f)
-    f = click.option("--warc-record-type", "warc_record_types", multiple=True, metavar="TYPE",
-                     help="WARC records read as documents, by WARC-Type (repeatable) [response].")(f)
-    f = click.option("--warc-status", "warc_statuses", multiple=True, metavar="CODE",
-                     help="... by HTTP status (repeatable; 'any' for all) [200].")(f)
     f = click.option("--warc-content-type", "warc_content_types", multiple=True, metavar="TYPE",
                      help="... by payload media type (repeatable; text/plain is read as text) "
                           "[text/html, application/xhtml+xml].")(f)
+    f = click.option("--warc-status", "warc_statuses", multiple=True, metavar="CODE",
+                     help="... by HTTP status (repeatable; 'any' for all) [200].")(f)
+    f = click.option("--warc-record-type", "warc_record_types", multiple=True, metavar="TYPE",
+                     help="WARC records read as documents, by WARC-Type (repeatable) [response].")(f)
     f = click.option("--on-error", "on_error", type=click.Choice(["fail", "skip"]),
                      help="fail: the first unreadable file or invalid record is an error (exit 3) [default]; "
                           "skip: skip it, count it in report.json and list it in OUT/errors.jsonl.")(f)
