@@ -31,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.quality import available  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "bench" / "data"
 POOL = Path(os.environ.get("DEDUPE_BENCH_POOL", Path.home() / ".cache" / "dedupe-bench"))
 
@@ -141,14 +143,6 @@ def read_fastwarc(path: Path) -> int:
     return sum(1 for _ in _fastwarc_html(path))
 
 
-def _installed(module: str) -> bool:
-    try:
-        __import__(module)
-        return True
-    except ImportError:
-        return False
-
-
 METHODS = [
     ("dedupe (warcio + decoding + clean)", run_dedupe, "warcio"),
     ("dedupe run (the whole job, every core)", run_cli, "warcio"),
@@ -173,16 +167,15 @@ def main() -> int:
     if not items:
         print(f"benchmark pages not found under {DATA}: nothing to measure")
         return 0
-    methods = [(n, f) for n, f, mod in METHODS if _installed(mod)]
-    skipped = [n for n, f, mod in METHODS if not _installed(mod)]
+    methods = [(n, f) for n, f, mod in METHODS if available(mod)]
+    skipped = [n for n, f, mod in METHODS if not available(mod)]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "crawl.warc.gz"
         n = build(path, items)
         print(f"{path.name}: {n} pages, {2 * n + 1} records, {path.stat().st_size / 1e6:.1f} MB; "
               f"best of {args.rounds} rounds; one core but for `dedupe run`\n")
         best = {}
-        for name, fn in methods:
-            fn(path) if fn in (read_warcio, read_fastwarc) else None  # imports and file cache
+        read_warcio(path)  # the file into the page cache, warcio imported
         for _ in range(args.rounds):
             for name, fn in methods:
                 r0 = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]

@@ -46,6 +46,16 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: ``Config.encoding`` values that impose no encoding on documents (``read.encoding.override``).
+NO_IMPOSED_ENCODING = ("utf-8", "utf8", "auto")
+
+
+def _unknown_encoding(label: str) -> bool:
+    from .read.encoding import lookup  # lazily: only a label other than the defaults needs the table
+
+    return lookup(label) is None
+
+
 #: WARC 1.1's record types.
 WARC_RECORD_TYPES = ("warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion",
                      "continuation")
@@ -196,12 +206,9 @@ class Config:
             bad(f"on_error must be 'fail' or 'skip', not {self.on_error!r}")
         if self.max_document_bytes < 1:
             bad("max_document_bytes must be at least 1")
-        if self.encoding.lower() not in ("utf-8", "utf8", "auto"):
-            from .read.encoding import lookup
-
-            if lookup(self.encoding) is None:
-                bad(f"encoding: unknown encoding {self.encoding!r} (a WHATWG label such as 'windows-1252', "
-                    "'shift_jis', 'gbk', or 'auto')")
+        if self.encoding.lower() not in NO_IMPOSED_ENCODING and _unknown_encoding(self.encoding):
+            bad(f"encoding: unknown encoding {self.encoding!r} (a WHATWG label such as 'windows-1252', "
+                "'shift_jis', 'gbk', or 'auto')")
         unknown = sorted(set(self.warc_record_types) - set(WARC_RECORD_TYPES))
         if unknown:
             bad(f"warc_record_types: unknown WARC-Type {', '.join(map(repr, unknown))}; "

@@ -854,16 +854,21 @@ def page_url(soup: BeautifulSoup) -> Optional[str]:
 _ABSOLUTE = re.compile(r"https?://\S+$", re.I)
 
 
+def parse(html: str) -> BeautifulSoup:
+    """The page's tree, as the HTML stage reads it (``html_page``, and the model's training)."""
+    with warnings.catch_warnings():  # an XHTML page is parsed as HTML on purpose, as browsers do
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        # Attributes stay strings (``class`` is split where it is read): bs4's splitting of
+        # every multi-valued attribute costs ~6% of a page's time.
+        return BeautifulSoup(html, "lxml", multi_valued_attributes=None)
+
+
 def html_page(html: str, model=None) -> Page:
     """The page parsed once: blocks with verdicts, invisible text, title and URL (``model``: a
     ``blockmodel.TreeModel`` to decide the blocks with, instead of ``BLOCK_MODEL``)."""
     if not html or not html.strip():
         return Page()
-    with warnings.catch_warnings():  # an XHTML page is parsed as HTML on purpose, as browsers do
-        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        # Attributes stay strings (``class`` is split where it is read): bs4's splitting of
-        # every multi-valued attribute costs ~6% of a page's time.
-        soup = BeautifulSoup(html, "lxml", multi_valued_attributes=None)
+    soup = parse(html)
     root = soup.body or soup
     skipped: List[Tuple[int, str, str, str]] = []
     raw = _walk(root, skipped)

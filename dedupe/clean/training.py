@@ -100,8 +100,6 @@ def labels(texts: Sequence[str], gold: str) -> Tuple[np.ndarray, np.ndarray]:
 
 def _html_page_rows(args):
     path, gold_path = args
-    from bs4 import BeautifulSoup
-
     from . import html as H
 
     raw = Path(path).read_bytes()
@@ -114,7 +112,7 @@ def _html_page_rows(args):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        soup = BeautifulSoup(text, "lxml")
+        soup = H.parse(text)
     blocks = H._walk(soup.body or soup, [])
     if not blocks:
         return [], np.zeros((0, len(H.BLOCK_FEATURES))), np.zeros(0), np.zeros(0), gold

@@ -28,16 +28,16 @@ import os
 import re
 import sys
 import zlib
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from collections import Counter
 from typing import Any, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 from ..config import Config
 from ..errors import InputError
 from ..model import OUTPUT_MARKER, Document, Skipped
-from .encoding import Decoded, decode_html, decode_text
+from .encoding import Decoded, decode_html, decode_text, override
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +97,8 @@ def decode(data: bytes, origin: str, config: Config) -> str:
 def decode_document(data: bytes, fmt: str, origin: str, config: Config) -> Decoded:
     """A file's (or stdin's) bytes as text: HTML as a browser decodes it, text by
     ``config.encoding`` (UTF-8 that is not valid follows ``decode_errors``)."""
-    given = config.encoding if config.encoding.lower() not in ("utf-8", "utf8", "auto") else None
     if fmt == "html":
-        return decode_html(data, origin, given=given)
+        return decode_html(data, origin, given=override(config.encoding))
     found = decode_text(data, origin, config.encoding)
     if found is None:
         return Decoded(decode(data, origin, config), "utf-8", "default")

@@ -37,6 +37,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from ..config import NO_IMPOSED_ENCODING
+
 log = logging.getLogger(__name__)
 
 #: Encoding sources, as written in a document record's ``encoding_source``.
@@ -78,6 +80,12 @@ def lookup(label: Optional[str]) -> Optional[Tuple[str, str]]:
     if found is None or found.name in _UNUSABLE:
         return None
     return found.name, _SUPERSETS.get(found.name, found.codec_info.name)
+
+
+def override(label: str) -> Optional[str]:
+    """``label`` when it is an encoding imposed on every document (``Config.encoding`` other
+    than UTF-8, the default, and ``auto``), else None."""
+    return None if label.lower() in NO_IMPOSED_ENCODING else label
 
 
 def bom(data: bytes) -> Optional[Tuple[str, int]]:
@@ -299,22 +307,26 @@ def _decode(data: bytes, codec: str, where: str, name: str) -> str:
         return data.decode(codec, errors="replace")
 
 
-def _valid_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-        return True
-    except UnicodeDecodeError:
-        return False
+def _from_bom(data: bytes, where: str) -> Optional[Decoded]:
+    found = bom(data)
+    if found is None:
+        return None
+    name, skip = found
+    return Decoded(_decode(data[skip:], name, where, name), name, "bom")
+
+
+def _detected(data: bytes, where: str) -> Decoded:
+    name, codec = detect(data)
+    return Decoded(_decode(data, codec, where, name), name, "detected")
 
 
 def decode_html(data: bytes, where: str, http_charset: Optional[str] = None,
                 given: Optional[str] = None) -> Decoded:
     """An HTML page's text, decoded by the rules in the module docstring.  ``given``: the
     user's encoding override (a label), ``http_charset``: the HTTP header's charset."""
-    found = bom(data)
+    found = _from_bom(data, where)
     if found is not None:
-        name, skip = found
-        return Decoded(_decode(data[skip:], name, where, name), name, "bom")
+        return found
     for label, source in ((given, "given"), (http_charset, "http"), (prescan(data) if data else None, "meta")):
         if not label:
             continue
@@ -325,29 +337,26 @@ def decode_html(data: bytes, where: str, http_charset: Optional[str] = None,
             log.warning("%s: unknown encoding %r (from %s); looking further", where, label, source)
             continue
         name, codec = known
-        if source != "given" and name == "utf-8" and not _valid_utf8(data):
-            name, codec = detect(data)
-            log.warning("%s: declared UTF-8 (%s) but is not; decoded as %s, detected", where, source, name)
-            return Decoded(_decode(data, codec, where, name), name, "detected")
+        if source != "given" and name == "utf-8":
+            try:
+                return Decoded(data.decode("utf-8"), name, source)
+            except UnicodeDecodeError:
+                got = _detected(data, where)
+                log.warning("%s: declared UTF-8 (%s) but is not; decoded as %s, detected", where, source, got.encoding)
+                return got
         return Decoded(_decode(data, codec, where, name), name, source)
-    name, codec = detect(data)
-    return Decoded(_decode(data, codec, where, name), name, "detected")
+    return _detected(data, where)
 
 
 def decode_text(data: bytes, where: str, encoding: str = "utf-8") -> Optional[Decoded]:
     """A text file's text with ``encoding`` (a label; ``auto``: BOM, UTF-8, detector), or
     None for UTF-8 that is not valid (the caller's strict/replace policy decides)."""
     if encoding == "auto":
-        found = bom(data)
-        if found is not None:
-            name, skip = found
-            return Decoded(_decode(data[skip:], name, where, name), name, "bom")
-        name, codec = detect(data)
-        return Decoded(_decode(data, codec, where, name), name, "detected")
+        return _from_bom(data, where) or _detected(data, where)
     name, codec = lookup(encoding) or (encoding, encoding)
     if name == "utf-8":
         try:
-            return Decoded(data.decode("utf-8-sig"), "utf-8", "default" if encoding.lower() in ("utf-8", "utf8") else "given")
+            return Decoded(data.decode("utf-8-sig"), "utf-8", "given" if override(encoding) else "default")
         except UnicodeDecodeError:
             return None
     return Decoded(_decode(data, codec, where, name), name, "given")

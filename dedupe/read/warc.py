@@ -21,6 +21,7 @@ member per record) is read too.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import itertools
 import logging
@@ -31,7 +32,8 @@ from typing import Iterator, Optional, Tuple, Union
 from ..config import Config
 from ..errors import InputError
 from ..model import Document
-from .encoding import charset_of_content_type, decode_html
+from . import url_host
+from .encoding import charset_of_content_type, decode_html, override
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ _GZIP_MAGIC = b"\x1f\x8b\x08"
 _SCAN_BLOCK = 1 << 20
 
 
+@functools.lru_cache(maxsize=None)
 def _iterator_class():
     from warcio.archiveiterator import ArchiveIterator
 
@@ -114,8 +117,6 @@ def _media_type(value: Optional[str]) -> str:
 def _document(record, config: Config, origin: str, offset: int, fallback_id: str
               ) -> Tuple[Optional[Document], Optional[str]]:
     """(the record's document, None), or (None, why it is not one)."""
-    from . import url_host
-
     kind = record.rec_type
     if kind not in config.warc_record_types:
         return None, f"{kind} record"
@@ -143,8 +144,8 @@ def _document(record, config: Config, origin: str, offset: int, fallback_id: str
     if coding not in ("", "identity"):
         data = _decompressed(data, coding, limit)
     where = f"{origin}@{offset}"
-    given = config.encoding if config.encoding.lower() not in ("utf-8", "utf8", "auto") else None
-    decoded = decode_html(data, where, http_charset=charset_of_content_type(content_type), given=given)
+    decoded = decode_html(data, where, http_charset=charset_of_content_type(content_type),
+                          given=override(config.encoding))
     url = record.rec_headers.get_header("WARC-Target-URI")
     return Document(
         id=record.rec_headers.get_header("WARC-Record-ID") or fallback_id,
