@@ -25,6 +25,7 @@ import numpy as np
 
 from .errors import OutputError
 from .candidates import Matches
+from .config import Config
 from .model import OUTPUT_MARKER, CleanedDocument, Result, Skipped
 from .parallel import collector_paused
 
@@ -286,11 +287,13 @@ def _document_lines(result: Result) -> Iterator[str]:
     return (line for is_story, line in _lines(result) if not is_story)
 
 
-def report_record(result: Result, skipped: int = 0, not_read: Optional[Mapping[str, int]] = None) -> dict:
+def report_record(result: Result, skipped: int = 0, not_read: Optional[Mapping[str, int]] = None,
+                  config: Optional[Config] = None) -> dict:
     """``report.json``'s record; ``skipped``: inputs skipped under ``on_error="skip"``;
-    ``not_read``: WARC records that are not documents, counted by reason."""
+    ``not_read``: WARC records that are not documents, counted by reason; ``config``: the
+    run's settings, whose verification thresholds are recorded (the review page draws them)."""
     r = result.report
-    return {
+    record = {
         "documents": r.documents,
         "paragraphs": r.paragraphs,
         "removals_by_rule": dict(r.removals_by_rule),
@@ -304,6 +307,9 @@ def report_record(result: Result, skipped: int = 0, not_read: Optional[Mapping[s
         "skipped": skipped,
         "warc_skipped": dict(sorted((not_read or {}).items())),
     }
+    if config is not None:
+        record["thresholds"] = {"jaccard": config.jaccard_threshold, "containment": config.containment_threshold}
+    return record
 
 
 def result_records(result: Result) -> Tuple[List[dict], List[dict], dict]:
@@ -371,7 +377,7 @@ def _write_jsonl(stories_path: Path, documents_path: Path, result: Result,
 MARKER = OUTPUT_MARKER
 _MARKER_TEXT = '{"format":1,"tool":"dedupe"}\n'
 #: An existing folder holding only these (an output written before the marker existed) is ours too.
-_OUR_FILES = frozenset(FILES + ("errors.jsonl", MARKER))
+_OUR_FILES = frozenset(FILES + ("errors.jsonl", "review.html", MARKER))
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
 
@@ -420,7 +426,7 @@ def check_output_folder(out_dir, force: bool = False) -> Path:
 
 def write_output(result: Result, out_dir, *, force: bool = False, errors: Sequence[Skipped] = (),
                  progress: Optional[Callable[[str, int, Optional[int]], None]] = None,
-                 not_read: Optional[Mapping[str, int]] = None) -> Path:
+                 not_read: Optional[Mapping[str, int]] = None, config: Optional[Config] = None) -> Path:
     """Write ``stories.jsonl``, ``documents.jsonl``, ``report.json`` (and ``errors.jsonl``
     when inputs were skipped) into ``out_dir``, all or nothing.
 
@@ -432,7 +438,8 @@ def write_output(result: Result, out_dir, *, force: bool = False, errors: Sequen
     old folder is renamed aside and the new one renamed in: two renames, each atomic, with
     an instant between them where ``out_dir`` does not exist.  On any failure the temporary
     folder is removed and the old output is left as it was.  ``progress(stage, done,
-    total)`` is told how many documents are written (stage ``"write"``).
+    total)`` is told how many documents are written (stage ``"write"``).  With ``config``,
+    ``report.json`` records the run's verification thresholds.
     """
     out = check_output_folder(out_dir, force)
     parent = out.absolute().parent
@@ -450,7 +457,7 @@ def write_output(result: Result, out_dir, *, force: bool = False, errors: Sequen
             with open(tmp / "errors.jsonl", "w", encoding="utf-8", newline="\n") as f:
                 f.writelines(_dumps({"where": e.where, "reason": e.reason}) + "\n" for e in errors)
         with open(tmp / "report.json", "w", encoding="utf-8", newline="\n") as f:
-            f.write(json.dumps(report_record(result, skipped=len(errors), not_read=not_read), ensure_ascii=False, sort_keys=True,
+            f.write(json.dumps(report_record(result, skipped=len(errors), not_read=not_read, config=config), ensure_ascii=False, sort_keys=True,
                                indent=2) + "\n")
         (tmp / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
         if out.is_dir() and not out.is_symlink() and _renameat2_exchange(tmp, out):

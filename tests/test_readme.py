@@ -47,6 +47,7 @@ PLACEHOLDERS = {
 @pytest.fixture
 def sandbox(tmp_path, monkeypatch):
     shutil.copytree(SAMPLES / "news", tmp_path / "incoming")
+    shutil.copytree(SAMPLES, tmp_path / "samples")  # "Review a run"
     shutil.copy(SEED, tmp_path / "article.txt")
     from .test_warc import sample_pages, write_warc
 

@@ -5,7 +5,8 @@ progress, the error-to-exit-code map) and never imported by the library:
 
 * ``batch``: ``dedupe run``, ``dedupe clean``, ``dedupe rules``;
 * ``hooks``: ``dedupe fix``, ``dedupe check`` (the pre-commit hooks);
-* ``index``: ``dedupe index add|query|remove|prune|stats``.
+* ``index``: ``dedupe index add|query|remove|prune|stats``;
+* ``review``: ``dedupe report`` (the HTML review page of a run).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ __all__ = ["main", "EXIT_CODES", "Failure", "exit_code"]
 _COMMANDS = {
     "run": ("batch", "run"), "clean": ("batch", "clean"), "rules": ("batch", "rules"),
     "fix": ("hooks", "fix"), "check": ("hooks", "check"), "index": ("index", "index"),
+    "report": ("review", "report"),
 }
 
 

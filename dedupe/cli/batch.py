@@ -80,8 +80,9 @@ def _output_inside_inputs(paths, out) -> List[Path]:
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
               help="Keep each input file's cleaning and fingerprints in this folder and reuse them for files "
                    "unchanged since the last run (same output; not for stdin).")
+@click.option("--review", is_flag=True, help="Also write OUT/review.html, the run's review page (see `dedupe report`).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
-def run(paths, out, force, fmt, quiet, cache_dir, **opts) -> None:
+def run(paths, out, force, fmt, quiet, cache_dir, review, **opts) -> None:
     """Clean PATHS (files, folders, - for stdin) and write stories, documents and a report to OUT."""
     if opts.get("source_priority") and not opts.get("canonical_policy"):
         opts["canonical_policy"] = "source-priority"
@@ -110,8 +111,12 @@ def run(paths, out, force, fmt, quiet, cache_dir, **opts) -> None:
             else:
                 result = run_pipeline(read(), config, progress=progress)
             summary = _summary(result.report, write_output(result, out, force=force, errors=problems.skipped, progress=progress,
-                                                         not_read=problems.not_read))
+                                                         not_read=problems.not_read, config=config))
             del result  # freed while the collector is off: nothing left for it to scan
+        if review:
+            from ..review import write_review
+
+            summary += f"; review {write_review(out, progress=progress)}"
     except DedupeError as err:
         raise Failure(err) from None
     finally:  # on an error or Ctrl-C too, so the message starts on a line of its own
