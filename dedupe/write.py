@@ -23,13 +23,15 @@ from typing import Callable, Deque, Dict, Iterator, List, Mapping, Optional, Seq
 
 import numpy as np
 
-from .errors import OutputError
+from .errors import ConfigError, OutputError
 from .candidates import Matches
 from .config import Config
 from .model import OUTPUT_MARKER, CleanedDocument, Result, Skipped
 from .parallel import collector_paused
 
 FILES = ("stories.jsonl", "documents.jsonl", "report.json")
+#: ``write_output``'s formats: JSON lines, or Parquet folders (``stories/``, ``documents/``).
+OUTPUT_FORMATS = ("jsonl", "parquet")
 
 
 def _dumps(obj) -> str:
@@ -377,7 +379,7 @@ def _write_jsonl(stories_path: Path, documents_path: Path, result: Result,
 MARKER = OUTPUT_MARKER
 _MARKER_TEXT = '{"format":1,"tool":"dedupe"}\n'
 #: An existing folder holding only these (an output written before the marker existed) is ours too.
-_OUR_FILES = frozenset(FILES + ("errors.jsonl", "review.html", MARKER))
+_OUR_FILES = frozenset(FILES + ("stories", "documents", "errors.jsonl", "review.html", MARKER))
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
 
@@ -426,7 +428,8 @@ def check_output_folder(out_dir, force: bool = False) -> Path:
 
 def write_output(result: Result, out_dir, *, force: bool = False, errors: Sequence[Skipped] = (),
                  progress: Optional[Callable[[str, int, Optional[int]], None]] = None,
-                 not_read: Optional[Mapping[str, int]] = None, config: Optional[Config] = None) -> Path:
+                 not_read: Optional[Mapping[str, int]] = None, config: Optional[Config] = None,
+                 output_format: str = "jsonl") -> Path:
     """Write ``stories.jsonl``, ``documents.jsonl``, ``report.json`` (and ``errors.jsonl``
     when inputs were skipped) into ``out_dir``, all or nothing.
 
@@ -439,8 +442,12 @@ def write_output(result: Result, out_dir, *, force: bool = False, errors: Sequen
     an instant between them where ``out_dir`` does not exist.  On any failure the temporary
     folder is removed and the old output is left as it was.  ``progress(stage, done,
     total)`` is told how many documents are written (stage ``"write"``).  With ``config``,
-    ``report.json`` records the run's verification thresholds.
+    ``report.json`` records the run's verification thresholds.  ``output_format="parquet"``
+    writes the stories and documents as Parquet folders ``stories/`` and ``documents/``
+    instead (``dedupe.write_parquet``).
     """
+    if output_format not in OUTPUT_FORMATS:
+        raise ConfigError(f"output format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}")
     out = check_output_folder(out_dir, force)
     parent = out.absolute().parent
     tmp = parent / f".{out.name}.tmp-{os.getpid()}"
@@ -452,7 +459,12 @@ def write_output(result: Result, out_dir, *, force: bool = False, errors: Sequen
             shutil.rmtree(tmp)
         tmp.mkdir()
         with collector_paused():  # the records' objects are many and short-lived: nothing to collect
-            _write_jsonl(tmp / "stories.jsonl", tmp / "documents.jsonl", result, progress)
+            if output_format == "parquet":
+                from .write_parquet import write_tables
+
+                write_tables(tmp, result, progress)
+            else:
+                _write_jsonl(tmp / "stories.jsonl", tmp / "documents.jsonl", result, progress)
         if errors:
             with open(tmp / "errors.jsonl", "w", encoding="utf-8", newline="\n") as f:
                 f.writelines(_dumps({"where": e.where, "reason": e.reason}) + "\n" for e in errors)

@@ -15,7 +15,7 @@ from ..errors import ConfigError, DedupeError, InputError, OutputError
 from ..parallel import collector_paused
 from ..pipeline import run as run_pipeline
 from ..read import Problems, read_paths
-from ..write import check_output_folder, write_output
+from ..write import OUTPUT_FORMATS, check_output_folder, write_output
 from .common import Failure, config_from_options, input_options, not_read_line, progress_for
 
 log = logging.getLogger("dedupe.cli")
@@ -80,9 +80,11 @@ def _output_inside_inputs(paths, out) -> List[Path]:
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
               help="Keep each input file's cleaning and fingerprints in this folder and reuse them for files "
                    "unchanged since the last run (same output; not for stdin).")
+@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="jsonl", show_default=True,
+              help="stories.jsonl + documents.jsonl, or Parquet folders stories/ + documents/ (needs pyarrow).")
 @click.option("--review", is_flag=True, help="Also write OUT/review.html, the run's review page (see `dedupe report`).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
-def run(paths, out, force, fmt, quiet, cache_dir, review, **opts) -> None:
+def run(paths, out, force, fmt, quiet, cache_dir, output_format, review, **opts) -> None:
     """Clean PATHS (files, folders, - for stdin) and write stories, documents and a report to OUT."""
     if opts.get("source_priority") and not opts.get("canonical_policy"):
         opts["canonical_policy"] = "source-priority"
@@ -90,6 +92,10 @@ def run(paths, out, force, fmt, quiet, cache_dir, review, **opts) -> None:
     try:
         config = replace(config_from_options(**opts), keep_input_text=False)  # the input text is never written
         check_output_folder(out, force)  # before the work, not after it
+        if output_format == "parquet":
+            from ..write_parquet import require_pyarrow
+
+            require_pyarrow()  # before the work too
         exclude = _output_inside_inputs(paths, out)
         problems = Problems()
 
@@ -111,7 +117,8 @@ def run(paths, out, force, fmt, quiet, cache_dir, review, **opts) -> None:
             else:
                 result = run_pipeline(read(), config, progress=progress)
             summary = _summary(result.report, write_output(result, out, force=force, errors=problems.skipped, progress=progress,
-                                                         not_read=problems.not_read, config=config))
+                                                         not_read=problems.not_read, config=config,
+                                                         output_format=output_format))
             del result  # freed while the collector is off: nothing left for it to scan
         if review:
             from ..review import write_review

@@ -6,7 +6,9 @@ Formats by extension, each optionally gzipped (``.gz``):
 * ``.html`` / ``.htm`` -- one page per file (``kind="html"``, cleaned by the HTML stage);
 * ``.jsonl`` -- one record per line; field names come from the Config
   (``text_field``, ``id_field``, ``source_field``, ``url_field``, ``title_field``);
-* ``.warc`` -- a crawl archive (``dedupe.read.warc``): each HTML response is a document.
+* ``.warc`` -- a crawl archive (``dedupe.read.warc``): each HTML response is a document;
+* ``.parquet`` (not gzipped) -- one row per document, the JSONL field names naming its
+  columns (``dedupe.read.parquet``).
 
 HTML bytes are decoded as a browser does, text as ``Config.encoding`` says
 (``dedupe.read.encoding``); JSONL is UTF-8.
@@ -15,7 +17,8 @@ Folders are walked recursively in sorted order; files with other extensions insi
 folder are skipped (logged), a file named explicitly with another extension is an error.
 
 Document id: the file's path relative to the input argument it was found under (for a
-file argument: its name); for JSONL the record's id field, else ``<path>:<line>``; for
+file argument: its name); for JSONL the record's id field, else ``<path>:<line>`` (Parquet:
+``<path>:<row>``); for
 WARC the ``WARC-Record-ID``.  Document source (the outlet): the JSONL source field, else
 the URL's host (without ``www.``), else the name of the folder that holds the file.
 """
@@ -43,8 +46,8 @@ log = logging.getLogger(__name__)
 
 #: Formats stdin can be read as (``--format``).
 FORMATS = ("txt", "html", "jsonl")
-_EXTENSIONS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".warc": "warc"}
-_KNOWN = ".txt, .html, .htm, .jsonl or .warc"
+_EXTENSIONS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".warc": "warc", ".parquet": "parquet"}
+_KNOWN = ".txt, .html, .htm, .jsonl, .warc or .parquet"
 #: Lower-case endings of every readable file name (a fast first test for ``detect_format``).
 DATA_SUFFIXES = tuple(e + gz for e in _EXTENSIONS for gz in ("", ".gz"))
 
@@ -428,10 +431,10 @@ def _file_documents(path: Path, rel: str, origin: str, default_source: str, conf
     if str(path) == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
         data = stream.read()
-        if data.startswith((b"WARC/", b"\x1f\x8b")):
-            what = "a WARC archive" if data.startswith(b"WARC/") else "gzip data"
-            raise InputError(f"{origin}: looks like {what}; pass it as a file (.warc, .warc.gz, .gz are read "
-                             "from files only)")
+        if data.startswith((b"WARC/", b"\x1f\x8b", b"PAR1")):
+            what = {b"WARC": "a WARC archive", b"PAR1": "a Parquet file"}.get(data[:4], "gzip data")
+            raise InputError(f"{origin}: looks like {what}; pass it as a file (.warc, .warc.gz, .parquet, .gz are "
+                             "read from files only)")
         fmt = stdin_format or sniff_format(data[:4096].decode("utf-8", "replace").lstrip("\ufeff"))
         if fmt == "jsonl":
             text = decode(data, origin, config)
@@ -446,6 +449,14 @@ def _file_documents(path: Path, rel: str, origin: str, default_source: str, conf
             from .warc import warc_documents
 
             yield from warc_documents(path, config, origin=origin, problems=problems, notes=notes)
+            return
+        if fmt == "parquet":
+            if str(path).lower().endswith(".gz"):
+                raise InputError(f"{origin}: a gzipped Parquet file; Parquet compresses its own columns: "
+                                 "give the .parquet file")
+            from .parquet import parquet_documents
+
+            yield from parquet_documents(path, rel, origin, default_source, config, problems)
             return
         if fmt != "jsonl":
             decoded = decode_document(read_bytes(path, origin, config.max_document_bytes), fmt, origin, config)

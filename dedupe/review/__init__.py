@@ -192,13 +192,33 @@ def _jsonl(path: Path, only: Optional[set] = None) -> Iterator[Tuple[int, dict]]
 
 
 def _output_files(out: Path) -> Tuple[Path, Path, Path]:
+    """``(stories, documents, report.json)`` of an output folder: the JSONL files, or the
+    Parquet folders of ``--output-format parquet`` (or of the Spark engine)."""
     if not out.is_dir():
         raise InputError(f"{out}: no such folder (give the output folder of a `dedupe run`)")
-    files = tuple(out / name for name in ("stories.jsonl", "documents.jsonl", "report.json"))
-    missing = [p.name for p in files if not p.is_file()]
+    files = [out / f"{name}.jsonl" if (out / f"{name}.jsonl").is_file() or not (out / name).is_dir() else out / name
+             for name in ("stories", "documents")] + [out / "report.json"]
+    missing = [p.name for p in files if not p.exists()]
     if missing:
         raise InputError(f"{out}: not a dedupe output folder (no {', '.join(missing)})")
-    return files  # type: ignore[return-value]
+    return files[0], files[1], files[2]
+
+
+def _records(path: Path, only: Optional[set] = None) -> Iterator[Tuple[int, dict]]:
+    """``_jsonl`` of a JSONL file, or the same of a Parquet folder's rows."""
+    if not path.is_dir():
+        yield from _jsonl(path, only)
+        return
+    from ..write_parquet import read_table
+
+    try:
+        for n, record in enumerate(read_table(path)):
+            if only is None or n in only:
+                yield n, record
+    except OSError as err:  # pyarrow's errors are OSError or ArrowInvalid (a ValueError)
+        raise InputError(f"{path}: cannot read: {err}") from None
+    except ValueError as err:
+        raise InputError(f"{path}: not a readable Parquet table ({err})") from None
 
 
 def _tally(record: dict, tally: _Tally) -> None:
@@ -254,14 +274,14 @@ def build(out_dir, *, max_stories: int = MAX_STORIES, max_listed: int = MAX_LIST
 
     # Stories: a light row for each, the full records only of those shown.
     rows = []
-    for n, s in _jsonl(stories_path):
+    for n, s in _records(stories_path):
         rows.append((-len(s.get("sources") or ()), -len(s.get("documents") or ()), n, s.get("id"), s.get("title"),
                      len(s.get("paragraphs") or ())))
     rows.sort()
     shown_numbers = {row[2] for row in rows[:max_stories]}
     listed = [Listed(str(r[3]), r[4], -r[0], -r[1], r[5]) for r in rows[max_stories:max_stories + max_listed]]
     unlisted = max(0, len(rows) - max_stories - max_listed)
-    by_number = dict(_jsonl(stories_path, shown_numbers))
+    by_number = dict(_records(stories_path, shown_numbers))
     full = [by_number[row[2]] for row in rows[:max_stories]]
 
     # The documents shown in full: those of the stories shown, in story order.
@@ -273,7 +293,7 @@ def build(out_dir, *, max_stories: int = MAX_STORIES, max_listed: int = MAX_LIST
     tally = _Tally()
     records: Dict[str, dict] = {}
     total = report.get("documents") if isinstance(report.get("documents"), int) else None
-    for _, record in _jsonl(documents_path):
+    for _, record in _records(documents_path):
         _tally(record, tally)
         if progress is not None and (tally.documents % 2000 == 0 or tally.documents == total):
             progress("review", tally.documents, total)
