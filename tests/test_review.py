@@ -65,6 +65,11 @@ def test_samples_page_shows_stories_chips_diffs_and_removals(samples_out):
         assert kept == canonical  # deletions + unchanged words spell the canonical paragraph
     canon = first.select_one(".variant.canonical")
     assert canon is not None and canon.select_one(".diff") is None  # its text is the paragraph's, not repeated
+    # A paragraph whose cluster other stories carry too names them: in the samples, the stock
+    # "did not respond to a request for comment" of two stories that must stay apart.
+    elsewhere = soup.select(".elsewhere a[href^='#story-']")
+    assert len(elsewhere) == 2 and all(soup.find(id=a["href"][1:]) is not None for a in elsewhere)
+    assert {a.find_parent("details", class_="story")["id"] for a in elsewhere} == {a["href"][1:] for a in elsewhere}
     # Removals: the --explain view of each document.
     rules = {td.get_text() for td in soup.select("#documents td.rule")}
     assert {"advertisement", "share-prompt", "learned-template"} <= rules
@@ -169,7 +174,12 @@ def test_report_command_writes_where_asked(samples_out, tmp_path):
     assert result.exit_code == 0, result.output
     assert len(page(dest).select("details.story")) == 1
     result = run_cli("report", samples_out, "-o", tmp_path)
-    assert result.exit_code != 0
+    assert result.exit_code == 2 and "is a directory" in result.output  # a usage error (click)
+    (tmp_path / "plain").write_text("a file")
+    result = run_cli("report", samples_out, "-o", tmp_path / "plain" / "page.html")
+    assert result.exit_code == 4 and "cannot write the review page" in result.output
+    result = run_cli("report", tmp_path / "plain")
+    assert result.exit_code == 3 and "is a file, not a folder" in result.output
 
 
 def test_an_output_with_its_review_is_still_replaced(samples_out, tmp_path):

@@ -41,6 +41,8 @@ MAX_LISTED = 2000
 MAX_DOCUMENTS = 500
 #: Variants shown under one canonical paragraph (the rest are counted).
 MAX_VARIANTS = 40
+#: Other stories named beside a paragraph whose cluster they carry too.
+_OTHER_STORIES = 3
 #: Sources in the noise table and in the learned-lines list; learned lines per source.
 MAX_SOURCES = 40
 MAX_LEARNED_LINES = 12
@@ -73,6 +75,7 @@ class StoryParagraph:
     variants: Tuple[Variant, ...]  # the copies in the story's documents (the canonical's among them)
     more_variants: int  # ... not shown (beyond MAX_VARIANTS or max_documents)
     elsewhere: int  # the cluster's paragraphs outside this story's documents
+    other_stories: Tuple[Tuple[str, Optional[str]], ...]  # (story id, its anchor when shown) of some of them
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,8 @@ def _output_files(out: Path) -> Tuple[Path, Path, Path]:
     """``(stories, documents, report.json)`` of an output folder: the JSONL files, or the
     Parquet folders of ``--output-format parquet`` (or of the Spark engine)."""
     if not out.is_dir():
-        raise InputError(f"{out}: no such folder (give the output folder of a `dedupe run`)")
+        what = "is a file, not a folder" if out.exists() else "no such folder"
+        raise InputError(f"{out}: {what} (give the output folder of a `dedupe run`)")
     files = [out / f"{name}.jsonl" if (out / f"{name}.jsonl").is_file() or not (out / name).is_dir() else out / name
              for name in ("stories", "documents")] + [out / "report.json"]
     missing = [p.name for p in files if not p.exists()]
@@ -291,6 +295,9 @@ def build(out_dir, *, max_stories: int = MAX_STORIES, max_listed: int = MAX_LIST
             if doc_id not in wanted and len(wanted) < max_documents:
                 wanted[doc_id] = len(wanted)
     tally = _Tally()
+    # The stories other than its own that carry a shown paragraph's cluster (a few, named).
+    carried: Dict[str, List[str]] = {p["cluster"]: [] for s in full for p in s.get("paragraphs") or ()
+                                     if isinstance(p, dict) and p.get("cluster") is not None}
     records: Dict[str, dict] = {}
     total = report.get("documents") if isinstance(report.get("documents"), int) else None
     for _, record in _records(documents_path):
@@ -300,13 +307,18 @@ def build(out_dir, *, max_stories: int = MAX_STORIES, max_listed: int = MAX_LIST
         doc_id = record.get("id")
         if doc_id in wanted and doc_id not in records:
             records[doc_id] = record
+        for p in record.get("paragraphs") or ():
+            seen = carried.get(p.get("cluster"))
+            if seen is not None and len(seen) < _OTHER_STORIES + 1 and record.get("story") not in seen:
+                seen.append(record.get("story"))
     anchors = {doc_id: f"d{wanted[doc_id]}" for doc_id in records}
+    story_anchors = {str(s.get("id")): f"story-{k}" for k, s in enumerate(full)}
 
     def anchor_of(doc_id: Optional[str], index: Optional[int]) -> Optional[str]:
         a = anchors.get(doc_id)  # type: ignore[arg-type]
         return None if a is None or index is None else f"{a}p{index}"
 
-    stories = [_story(s, records, anchor_of, tally.cluster_sizes) for s in full]
+    stories = [_story(s, records, anchor_of, tally.cluster_sizes, carried, story_anchors) for s in full]
     documents = [_document(records[d], anchors[d], anchor_of) for d in sorted(records, key=wanted.__getitem__)]
     sources = [SourceNoise(src, *row) for src, row in tally.per_source.items()]
     sources.sort(key=lambda s: (-s.documents, s.source))
@@ -344,7 +356,8 @@ def build(out_dir, *, max_stories: int = MAX_STORIES, max_listed: int = MAX_LIST
     }
 
 
-def _story(s: dict, records: Dict[str, dict], anchor_of, cluster_sizes: Counter) -> Story:
+def _story(s: dict, records: Dict[str, dict], anchor_of, cluster_sizes: Counter, carried: Dict[str, List[str]],
+           story_anchors: Dict[str, str]) -> Story:
     paragraphs = s.get("paragraphs") or []
     texts = _paragraphs(s.get("text") or "", len(paragraphs))
     out = []
@@ -379,7 +392,9 @@ def _story(s: dict, records: Dict[str, dict], anchor_of, cluster_sizes: Counter)
         out.append(StoryParagraph(text=text, cluster=cluster, sources=tuple(p.get("sources") or ()),
                                   documents=len(carriers), chosen_from=str(p.get("chosen_from")),
                                   variants=tuple(variants), more_variants=more,
-                                  elsewhere=max(0, cluster_sizes[cluster] - len(variants) - more) if cluster else 0))
+                                  elsewhere=max(0, cluster_sizes[cluster] - len(variants) - more) if cluster else 0,
+                                  other_stories=tuple((str(o), story_anchors.get(str(o))) for o in carried.get(cluster, ())
+                                                      if o is not None and str(o) != str(s.get("id")))[:_OTHER_STORIES]))
     return Story(id=str(s.get("id")), title=s.get("title"), sources=tuple(s.get("sources") or ()),
                  documents=tuple(s.get("documents") or ()), paragraphs=tuple(out),
                  titles=tuple({"text": t.get("text"), "documents": t.get("documents") or ()}
@@ -450,7 +465,10 @@ def write_review(out_dir, dest=None, **options) -> Path:
             f.writelines(pieces)  # streamed: the page joined in memory would cost ~40x its size at 100k documents
         os.replace(tmp, target)
     except BaseException as err:  # Ctrl-C too: no temporary file is left behind
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # never made (its folder could not be)
         if isinstance(err, OSError):
             raise OutputError(f"{target}: cannot write the review page: {err.strerror or err}") from None
         raise
