@@ -113,7 +113,7 @@ def test_limits_bound_the_page_and_say_what_is_left_out(samples_out, tmp_path):
     soup = BeautifulSoup(render(samples_out, max_stories=2, max_listed=3, max_documents=4), "lxml")
     note = soup.select_one("#limits").get_text(" ", strip=True)
     assert "the 2 stories with the most sources" in note and "next 3" in note and "other 9" in note
-    assert "4 documents" in note and "--stories N" in note
+    assert "the first 4 documents of the stories shown" in note and "of 25 in the run" in note and "--stories N" in note
     assert len(soup.select("details.story")) == 2 and len(soup.select("table.listed tbody tr")) == 3
     # Variants in documents beyond the limit are counted, not shown.
     assert any(p.more_variants for s in data["stories"] for p in s.paragraphs)

@@ -41,6 +41,8 @@ MAX_LISTED = 2000
 MAX_DOCUMENTS = 500
 #: Variants shown under one canonical paragraph (the rest are counted).
 MAX_VARIANTS = 40
+#: Characters of the lede that name a story without a headline.
+_LEDE = 90
 #: Other stories named beside a paragraph whose cluster they carry too.
 _OTHER_STORIES = 3
 #: Sources in the noise table and in the learned-lines list; learned lines per source.
@@ -86,6 +88,12 @@ class Story:
     documents: Tuple[str, ...]
     paragraphs: Tuple[StoryParagraph, ...]
     titles: Tuple[dict, ...]
+
+    @property
+    def lede(self) -> str:
+        """The opening words of the text: what names a story that has no headline."""
+        text = self.paragraphs[0].text if self.paragraphs else ""
+        return text if len(text) <= _LEDE else text[:_LEDE].rsplit(" ", 1)[0] + " …"
 
 
 @dataclass(frozen=True)
