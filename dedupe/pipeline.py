@@ -211,15 +211,22 @@ def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optio
     fd = spool.fd if spool is not None else None
     corpus = _corpus_on(config)
     submitted = [(batch, submit(pool, _page_job, (fd, batch[2], learn, corpus))) for batch in batches]
-    total = submitted[-1][0][1] if submitted else 0  # everything is read by now
+    return learned_from(((batch, future.result()) for batch, future in submitted),
+                        submitted[-1][0][1] if submitted else 0, spool, config, progress)
+
+
+def learned_from(results: Iterable[Tuple[_Batch, list]], total: int, spool: Optional[Spool], config: Config,
+                 progress: Progress):
+    """What pass 1 learned from its results, batch by batch in input order (each batch with
+    its ``_page_job`` result): as ``_learn`` returns it.  ``total``: the documents.  The
+    Spark engine (``dedupe.spark``) calls this with the results its executors sent."""
     out: List[_Batch] = []
     sizes: List[int] = []
     pages = []
     corpus_docs: List[Tuple[str, Tuple[int, ...], FrozenSet[int]]] = []
     corpus_numbers: List[int] = []  # the document number of each of corpus_docs
     metas: Dict[int, Tuple[Optional[str], Optional[str]]] = {}
-    for (a, b, items), future in submitted:
-        result = future.result()
+    for (a, b, items), result in results:
         texts: List[Tuple[str, str, Text]] = []
         for n, ((source, kind, item), (text, keys, size, meta, ckeys)) in enumerate(zip(items, result), a):
             if text is not None:  # an HTML page: pass 2 cleans its extraction
@@ -297,36 +304,54 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
             for a, b, items in batches
         ]
         del batches
-        cleaned: List[CleanedDocument] = []
-        paragraphs: List[Paragraph] = []
-        values, offsets, live, packed, counts = [], [np.zeros(1, np.int64)], [], [], []
-        keys: List[List[np.ndarray]] = [[] for _ in range(config.bands)]
-        bytes_in = fingerprinted = 0
-        for k, (a, b, future) in enumerate(jobs):
-            docs_out, fp = future.result()
-            jobs[k] = None  # its result is taken: let it go
-            for n, (removals, parts, size) in enumerate(docs_out, a):
-                doc = docs[n] if n not in metas else with_page_metadata(docs[n], *metas[n])
-                bytes_in += size if sizes is None else sizes[n]
-                cleaned.append(CleanedDocument(document=doc, paragraphs=parts,
-                                               removals=tuple(Removal(*r) for r in removals)))
-                doc_id, source = doc.id, doc.source
-                paragraphs.extend([Paragraph(doc_id, i, t, source) for i, t in enumerate(parts)])
-            if fp is not None:
-                v, o, kk, lv, (c_packed, c_counts) = fp
-                c_packed += np.uint64(fingerprinted)  # the chunk's paragraphs follow those before (low bits)
-                packed.append(c_packed)
-                counts.append(c_counts)
-                fingerprinted += lv.size
-                values.append(v)
-                if o.size > 1:  # a chunk or document without paragraphs adds no offset
-                    offsets.append(o[1:] + offsets[-1][-1])
-                for band, column in enumerate(kk):
-                    keys[band].append(column)
-                live.append(lv)
-            progress("clean", b, len(docs))
+        prepared = assemble(docs, metas, sizes, _taken(jobs), config, progress)
     log.info("clean and fingerprint: %d documents, %d paragraphs; %.1f s since reading began", len(docs),
-             len(paragraphs), time.perf_counter() - started)
+             len(prepared.paragraphs), time.perf_counter() - started)
+    return prepared
+
+
+def _taken(jobs: list) -> Iterator[Tuple[int, int, _Cleaned]]:
+    """Each job's ``(start, end, result)`` in order, the job let go once its result is taken."""
+    for k, (a, b, future) in enumerate(jobs):
+        result = future.result()
+        jobs[k] = None
+        yield a, b, result
+
+
+def assemble(docs: Sequence[Document], metas: Mapping[int, Tuple[Optional[str], Optional[str]]],
+             sizes: Optional[Sequence[int]], outputs: Iterable[Tuple[int, int, _Cleaned]], config: Config,
+             progress: Progress) -> _Prepared:
+    """The prepared corpus of pass 2's outputs, chunk by chunk in input order (``(start,
+    end, _clean_job result)``): cleaned documents (``metas``: HTML pages' own title and url;
+    ``sizes``: each document's size in UTF-8 bytes, when pass 1 measured it), paragraphs and
+    the paragraphs' fingerprints.  The Spark engine (``dedupe.spark``) calls this with what
+    its executors sent."""
+    cleaned: List[CleanedDocument] = []
+    paragraphs: List[Paragraph] = []
+    values, offsets, live, packed, counts = [], [np.zeros(1, np.int64)], [], [], []
+    keys: List[List[np.ndarray]] = [[] for _ in range(config.bands)]
+    bytes_in = fingerprinted = 0
+    for a, b, (docs_out, fp) in outputs:
+        for n, (removals, parts, size) in enumerate(docs_out, a):
+            doc = docs[n] if n not in metas else with_page_metadata(docs[n], *metas[n])
+            bytes_in += size if sizes is None else sizes[n]
+            cleaned.append(CleanedDocument(document=doc, paragraphs=parts,
+                                           removals=tuple(Removal(*r) for r in removals)))
+            doc_id, source = doc.id, doc.source
+            paragraphs.extend([Paragraph(doc_id, i, t, source) for i, t in enumerate(parts)])
+        if fp is not None:
+            v, o, kk, lv, (c_packed, c_counts) = fp
+            c_packed += np.uint64(fingerprinted)  # the chunk's paragraphs follow those before (low bits)
+            packed.append(c_packed)
+            counts.append(c_counts)
+            fingerprinted += lv.size
+            values.append(v)
+            if o.size > 1:  # a chunk or document without paragraphs adds no offset
+                offsets.append(o[1:] + offsets[-1][-1])
+            for band, column in enumerate(kk):
+                keys[band].append(column)
+            live.append(lv)
+        progress("clean", b, len(docs))
     return _Prepared(
         cleaned, paragraphs,
         np.concatenate(values) if values else np.zeros(0, np.uint32),

@@ -80,17 +80,27 @@ def _output_inside_inputs(paths, out) -> List[Path]:
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
               help="Keep each input file's cleaning and fingerprints in this folder and reuse them for files "
                    "unchanged since the last run (same output; not for stdin).")
-@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="jsonl", show_default=True,
-              help="stories.jsonl + documents.jsonl, or Parquet folders stories/ + documents/ (needs pyarrow).")
+@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS),
+              help="stories.jsonl + documents.jsonl, or Parquet folders stories/ + documents/ (needs pyarrow) "
+                   "[jsonl; parquet with --engine spark].")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="Run here, or on Spark (needs pyspark and Java 17; see the README, \"On Spark\").")
+@click.option("--master", help="With --engine spark: the Spark master URL [spark-submit's, else local[*]].")
+@click.option("--partitions", type=click.IntRange(1), help="With --engine spark: partitions the input files are read in.")
 @click.option("--review", is_flag=True, help="Also write OUT/review.html, the run's review page (see `dedupe report`).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
-def run(paths, out, force, fmt, quiet, cache_dir, output_format, review, **opts) -> None:
+def run(paths, out, force, fmt, quiet, cache_dir, output_format, engine, master, partitions, review, **opts) -> None:
     """Clean PATHS (files, folders, - for stdin) and write stories, documents and a report to OUT."""
     if opts.get("source_priority") and not opts.get("canonical_policy"):
         opts["canonical_policy"] = "source-priority"
     progress = progress_for(quiet)
+    output_format = output_format or ("parquet" if engine == "spark" else "jsonl")
     try:
         config = replace(config_from_options(**opts), keep_input_text=False)  # the input text is never written
+        if engine != "spark" and (master or partitions):
+            raise ConfigError("--master and --partitions apply to --engine spark")
+        if engine == "spark" and (cache_dir or fmt):
+            raise ConfigError("--engine spark reads files and folders afresh: not with --cache or --format (stdin)")
         check_output_folder(out, force)  # before the work, not after it
         if output_format == "parquet":
             from ..write_parquet import require_pyarrow
@@ -108,7 +118,14 @@ def run(paths, out, force, fmt, quiet, cache_dir, output_format, review, **opts)
         # No cyclic collection between run and write either: it would rescan the run's
         # millions of objects once (the library pauses it inside each of the two calls).
         with collector_paused():
-            if cache_dir:
+            if engine == "spark":
+                from ..spark import run as spark_run, session
+
+                outcome = spark_run(session(master), paths, config, partitions, progress, exclude)
+                result = outcome.result
+                problems.skipped.extend(outcome.skipped)
+                problems.not_read.update(outcome.not_read)
+            elif cache_dir:
                 from ..cache import run_cached
 
                 if fmt:

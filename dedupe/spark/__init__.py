@@ -1,0 +1,241 @@
+"""The Spark engine: the local engine's stages run by Spark executors (``--engine spark``).
+
+What runs where (this is the first step of issue 14; see the README, "On Spark"):
+
+* **Executors** read the input files (the local engine's readers: same ids, sources,
+  validation and errors), extract HTML pages and count each page's line keys (pass 1:
+  ``pipeline._page_job``), then clean each document and fingerprint its paragraphs (pass
+  2: ``pipeline._clean_job``), partition by partition, on texts that never leave them.
+* **The driver** lists the input files (``read.iter_files``: local or shared filesystem
+  paths), learns the per-source templates and the corpus boilerplate from the keys pass 1
+  sends (``pipeline.learned_from``), and runs the collapse (candidates, verification,
+  clusters, stories: ``pipeline.run_prepared``) on the fingerprints pass 2 sends: compact
+  arrays, not texts (about 400 bytes per paragraph with the default 32 bands).
+
+Documents keep the local engine's order (files in the walk's order, records in file
+order), and every per-document result is the local engine's function of that document and
+what was learned, so the records equal the local engine's (``tests/test_spark.py``).  Not
+yet distributed: learning's aggregation and the collapse, which bound a run by the
+driver's memory; reading paths only a local or shared filesystem can open (not ``hdfs://``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+from ..config import Config
+from ..errors import InputError
+from ..model import Document, Result, Skipped
+from .. import pipeline
+from ..read import Problems, first_use, iter_files, printable_path
+
+log = logging.getLogger(__name__)
+
+def _spill_level():
+    """What is kept between stages may spill to disk (a corpus's texts do not fit a default heap)."""
+    from pyspark import StorageLevel
+
+    return StorageLevel.MEMORY_AND_DISK
+
+
+#: The driver's heap when this module starts a local Spark (``SPARK_DRIVER_MEMORY`` overrides).
+LOCAL_MEMORY = "4g"
+#: Files per partition when the caller does not say: small enough that both cores of a
+#: small machine get work, large enough that a partition amortises its Python worker.
+FILES_PER_PARTITION = 64
+
+
+@dataclass(frozen=True)
+class SparkRun:
+    """What ``run`` returns: the Result (as ``dedupe.run`` returns it, input texts dropped),
+    the inputs skipped under ``on_error="skip"`` and the WARC records not read, by reason."""
+    result: Result
+    skipped: Tuple[Skipped, ...]
+    not_read: Dict[str, int]
+
+
+# --- on the executors ------------------------------------------------------------------------
+
+
+def _read_files(items: Iterable[Tuple[int, Tuple[str, str, str]]], config: Config) -> Iterator[tuple]:
+    """Per input file, in order: ``("doc", Document)`` for each document, ``("skip", where,
+    reason)`` for each record skipped (``on_error="skip"``) where it was met, ``("error",
+    origin, message)`` for a file that cannot be read, ``("note", reason, count)`` for WARC
+    records not read."""
+    from ..read import _file_documents
+
+    for _, (path, rel, source) in items:
+        origin = printable_path(path)
+        problems = Problems() if config.on_error == "skip" else None
+        notes = Problems()
+        seen = 0
+        try:
+            for doc in _file_documents(Path(path), rel, origin, source, config, None, None, problems, notes):
+                if problems is not None:
+                    for s in problems.skipped[seen:]:
+                        yield ("skip", s.where, s.reason)
+                    seen = len(problems.skipped)
+                yield ("doc", doc)
+        except InputError as err:
+            yield ("error", origin, str(err))
+        if problems is not None:
+            for s in problems.skipped[seen:]:
+                yield ("skip", s.where, s.reason)
+        for reason, n in notes.not_read.items():
+            yield ("note", reason, n)
+
+
+def _first_pass(docs: Iterable[Document], learn: FrozenSet[str], corpus: bool) -> Iterator[tuple]:
+    """One partition's pass 1, a record per document: ``(source, text for pass 2, page-job
+    result without the extracted text)``; the texts stay on the executors for pass 2."""
+    for chunk in _chunked(docs, lambda d: len(d.text)):
+        result = pipeline._page_job((None, [(d.source, d.kind, d.text) for d in chunk], learn, corpus))
+        for d, (extracted, *rest) in zip(chunk, result):
+            yield d.source, d.text if extracted is None else extracted, ("" if extracted is not None else None, *rest)
+
+
+def _chunked(items: Iterable, size) -> Iterator[list]:
+    """``items`` in lists cut as the local engine cuts its chunks (``pipeline.CHUNK_CHARS``,
+    ``pipeline.CHUNK_DOCUMENTS``); ``size(item)``: its characters."""
+    chunk, chars = [], 0
+    for item in items:
+        chunk.append(item)
+        chars += size(item)
+        if chars >= pipeline.CHUNK_CHARS or len(chunk) >= pipeline.CHUNK_DOCUMENTS:
+            yield chunk
+            chunk, chars = [], 0
+    if chunk:
+        yield chunk
+
+
+def _second_pass(index: int, items: Iterable[Tuple[str, str]], starts: Sequence[int], learned, boilerplate,
+                 carriers, config: Config) -> Iterator[tuple]:
+    """One partition's pass 2, chunk by chunk: ``(start, end, _clean_job result)``."""
+    a = starts[index]
+    for chunk in _chunked(items, lambda item: len(item[1])):
+        b = a + len(chunk)
+        sources = {s for s, _ in chunk}
+        job = (None, chunk, {s: learned.value[s] for s in sources if s in learned.value}, boilerplate.value,
+               frozenset(n - a for n in carriers.value if a <= n < b), config, True)
+        yield a, b, pipeline._clean_job(job)
+        a = b
+
+
+# --- on the driver ---------------------------------------------------------------------------
+
+
+def run(spark, inputs: Sequence[str], config: Optional[Config] = None, partitions: Optional[int] = None,
+        progress: Optional[pipeline.Progress] = None, exclude: Iterable[Path] = ()) -> SparkRun:
+    """Clean and collapse the files and folders ``inputs`` with the SparkSession ``spark``.
+
+    ``partitions``: how many partitions the input files are read in (default: one per
+    ``FILES_PER_PARTITION`` files, at least four times Spark's default parallelism when there
+    are that many files: a partition's results travel to the driver in one piece); ``exclude``: folders not to read (``read.iter_files``).  The records equal
+    ``dedupe.run``'s on the same input.
+    """
+    config = replace(config or Config(), keep_input_text=False)
+    progress = progress or pipeline._no_progress
+    started = time.perf_counter()
+    problems = Problems()
+    skipping = problems if config.on_error == "skip" else None
+    files = [(str(path), rel, source) for path, rel, source in iter_files(inputs, exclude, problems=skipping)]
+    if any(path == "-" for path, _, _ in files):
+        raise InputError("-: the Spark engine reads files and folders, not standard input")
+    sc = spark.sparkContext
+    spill = _spill_level()
+    n = partitions or max(1, min(len(files), max(4 * sc.defaultParallelism, -(-len(files) // FILES_PER_PARTITION))))
+    events = sc.parallelize(list(enumerate(files)), max(1, n)).mapPartitions(partial(_read_files, config=config))
+    events.persist(spill)
+    docs: List[Document] = []
+    seen: dict = {}
+    counts: List[int] = []
+    for part in events.mapPartitions(lambda it: [list(_headers(it))]).collect():
+        kept = 0
+        for event in part:
+            if event[0] == "doc":
+                doc = event[1]
+                if first_use(doc, seen, skipping):
+                    docs.append(doc)
+                    kept += 1
+                else:
+                    raise InputError(f"{doc.origin}: document id {doc.id!r} already used by {seen[doc.id]}: the Spark "
+                                     "engine cannot skip a repeated id yet")
+            elif event[0] == "skip":
+                problems.skipped.append(Skipped(event[1], event[2]))
+            elif event[0] == "error":
+                if skipping is None:
+                    raise InputError(event[2])
+                skipping.skip(event[1], InputError(event[2]))
+            else:
+                problems.not_read[event[1]] += event[2]
+        counts.append(kept)
+    progress("read", len(docs), len(docs))
+    starts = [sum(counts[:k]) for k in range(len(counts))]
+    texts = events.filter(lambda e: e[0] == "doc").map(lambda e: e[1])
+
+    per_source = Counter(doc.source for doc in docs)
+    learn = frozenset(s for s, k in per_source.items() if k >= config.learn_min_documents)
+    corpus = pipeline._corpus_on(config)
+    first_pass = bool(learn) or any(d.kind == "html" for d in docs) or (corpus and config.corpus_min_documents <= len(docs))
+    sizes, metas, learned, boilerplate, carriers = None, {}, {}, {}, frozenset()
+    if first_pass:
+        passed = texts.mapPartitions(partial(_first_pass, learn=learn, corpus=corpus))
+        passed.persist(spill)
+        sent = passed.map(lambda record: record[2]).collect()
+        batch = ((0, len(docs), [(d.source, d.kind, None) for d in docs]), sent)
+        _, sizes, learned, metas, boilerplate, carriers = pipeline.learned_from([batch], len(docs), None, config,
+                                                                                  progress)
+        second = passed.map(lambda record: record[:2])
+    else:
+        second = texts.map(lambda d: (d.source, d.text))
+    job = partial(_second_pass, starts=starts, learned=sc.broadcast(learned), boilerplate=sc.broadcast(boilerplate),
+                  carriers=sc.broadcast(carriers), config=config)
+    outputs = second.mapPartitionsWithIndex(job).persist(spill)
+    outputs.count()  # computed in parallel here, then fetched a partition at a time
+    events.unpersist()
+    prepared = pipeline.assemble([pipeline._without_text(d) for d in docs], metas, sizes, outputs.toLocalIterator(),
+                                 config, progress)
+    outputs.unpersist()
+    log.info("spark: %d documents read and cleaned in %d partitions in %.1f s", len(docs), len(counts),
+             time.perf_counter() - started)
+    result = pipeline.run_prepared(prepared, config, progress, started)
+    return SparkRun(result=result, skipped=tuple(problems.skipped), not_read=dict(problems.not_read))
+
+
+def _headers(events: Iterable[tuple]) -> Iterator[tuple]:
+    """A partition's events with each document's text dropped: what the driver needs of them."""
+    for event in events:
+        yield ("doc", pipeline._without_text(event[1])) if event[0] == "doc" else event
+
+
+def session(master: Optional[str] = None, app: str = "dedupe"):
+    """A SparkSession: the one ``spark-submit`` configured, else one on ``master`` (default
+    ``local[*]``)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise InputError("--engine spark needs pyspark (and Java 17): pip install 'wiredupe[spark]'") from None
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # started by spark-submit, which set the master
+    local = (master or ("" if submitted else "local")).startswith("local")
+    if local:  # before the JVM starts: local workers run this Python (its venv)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app).config("spark.ui.showConsoleProgress", "false")
+    if master or not submitted:
+        builder = builder.master(master or "local[*]")
+    if local and not submitted and "SPARK_DRIVER_MEMORY" not in os.environ:
+        # local[*] runs the executors in the driver's JVM, whose default heap (1 GB) a corpus's
+        # texts outgrow; what does not fit spills to disk (MEMORY_AND_DISK).
+        builder = builder.config("spark.driver.memory", LOCAL_MEMORY)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")  # dedupe says what it does; Spark's INFO and WARN lines drown it
+    return spark
+
+
+__all__ = ["run", "session", "SparkRun", "FILES_PER_PARTITION"]

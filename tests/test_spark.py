@@ -1,0 +1,148 @@
+"""The Spark engine (``dedupe.spark``, ``dedupe run --engine spark``) against the local one,
+on Spark ``local[2]``: the same records, on the samples and on a 100k-paragraph corpus of
+real news paragraphs, and the same handling of bad records.
+
+Skipped when pyspark or Java is missing -- except under CI (env ``CI`` set), where that is
+a failure: ``.ci/run`` installs them and these tests must run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dedupe import Config
+from dedupe.errors import InputError
+from dedupe.pipeline import run as local_run
+from dedupe.read import Problems, read_paths
+from dedupe.write import result_records
+
+from .conftest import SAMPLES, SHARED_BENCH, run_cli
+
+NEWS = SHARED_BENCH / "data" / "news-paragraphs.jsonl"
+
+
+def _missing(reason: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run the Spark tests (pip install 'wiredupe[spark]'; a Java 17 runtime)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        _missing("pyspark is not installed")
+    if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
+        _missing("no Java runtime (java not on PATH, JAVA_HOME unset)")
+    from dedupe.spark import session
+
+    spark = session("local[2]", app="dedupe-tests")
+    yield spark
+    spark.stop()
+
+
+def records(result) -> tuple:
+    stories, documents, report = result_records(result)
+    report = {k: v for k, v in report.items() if k != "seconds"}
+    return stories, documents, report
+
+
+def local(paths, config: Config, problems=None):
+    return local_run(read_paths([str(p) for p in paths], config, problems=problems), config)
+
+
+def test_samples_give_the_local_engines_records(spark):
+    from dedupe.spark import run
+
+    config = Config(keep_input_text=False)
+    outcome = run(spark, [str(SAMPLES)], config)
+    assert records(outcome.result) == records(local([SAMPLES], config))
+    assert outcome.result.report.stories == 14 and outcome.skipped == ()
+
+
+def corpus(folder: Path, paragraphs: int, per_doc: int = 8, files: int = 5, seed: int = 1) -> Path:
+    """``paragraphs`` real news paragraphs (the originals, then copies with ~2% of words
+    edited) in documents of ``per_doc``, shuffled, spread over ``files`` JSONL files."""
+    if not NEWS.is_file():
+        pytest.skip(f"{NEWS} is missing")
+    rows = [json.loads(line) for line in NEWS.read_text(encoding="utf-8").splitlines()]
+    rng = random.Random(seed)
+    texts = [r["text"] for r in rows][:paragraphs]
+    sources = [r.get("source") or "wire" for r in rows][:paragraphs]
+    vocab = [w for t in texts[:2000] for w in t.split()]
+    while len(texts) < paragraphs:
+        k = rng.randrange(len(rows))
+        words = [w if rng.random() >= 0.02 else rng.choice(vocab) for w in rows[k]["text"].split()]
+        texts.append(" ".join(words))
+        sources.append(f"copy-{rng.randrange(50)}")
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    folder.mkdir(parents=True, exist_ok=True)
+    handles = [open(folder / f"part-{i}.jsonl", "w", encoding="utf-8") for i in range(files)]
+    try:
+        for d in range(0, len(order), per_doc):
+            chunk = order[d:d + per_doc]
+            record = {"id": f"d{d // per_doc}", "source": sources[chunk[0]], "text": "\n\n".join(texts[i] for i in chunk)}
+            handles[(d // per_doc) % files].write(json.dumps(record) + "\n")
+    finally:
+        for h in handles:
+            h.close()
+    return folder
+
+
+def test_a_100k_paragraph_corpus_gives_the_local_engines_records(spark, tmp_path):
+    from dedupe.spark import run
+
+    folder = corpus(tmp_path / "news", 100_000)
+    config = Config(keep_input_text=False)
+    outcome = run(spark, [str(folder)], config, partitions=4)
+    expected = local([folder], config)
+    assert expected.report.paragraphs >= 99_000 and expected.report.clusters > 1000
+    assert records(outcome.result) == records(expected)
+
+
+def test_a_malformed_record_is_reported_as_the_local_engine_reports_it(spark, tmp_path):
+    from dedupe.spark import run
+
+    folder = tmp_path / "feed"
+    shutil.copytree(SAMPLES / "jsonl", folder)
+    with open(folder / "feed.jsonl", "a", encoding="utf-8") as f:
+        f.write('{"id": "broken", "text": \n')
+        f.write('{"id": "fine", "source": "late", "text": "A council meeting was adjourned after a fire alarm sounded."}\n')
+    config = Config(keep_input_text=False)
+    with pytest.raises(InputError) as local_error:
+        local([folder], config)
+    with pytest.raises(InputError) as spark_error:
+        run(spark, [str(folder)], config)
+    assert str(spark_error.value) == str(local_error.value) and ":6: not valid JSON" in str(spark_error.value)
+    skip = Config(keep_input_text=False, on_error="skip")
+    problems = Problems()
+    expected = local([folder], skip, problems)
+    outcome = run(spark, [str(folder)], skip)
+    assert outcome.skipped == tuple(problems.skipped) and len(outcome.skipped) == 1
+    assert records(outcome.result) == records(expected)
+
+
+def test_cli_engine_spark_writes_parquet_with_the_local_records(spark, tmp_path):
+    from dedupe.write_parquet import read_table
+
+    result = run_cli("run", SAMPLES, "-o", tmp_path / "local", "-q")
+    assert result.exit_code == 0, result.output
+    result = run_cli("run", SAMPLES, "-o", tmp_path / "spark", "-q", "--engine", "spark", "--master", "local[2]")
+    assert result.exit_code == 0, result.output
+    for name in ("stories", "documents"):
+        expected = [json.loads(line) for line in (tmp_path / "local" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert list(read_table(tmp_path / "spark" / name)) == expected
+
+
+def test_spark_options_without_the_engine_are_refused(tmp_path):
+    result = run_cli("run", SAMPLES, "-o", tmp_path / "out", "--master", "local[2]")
+    assert result.exit_code == 5 and "apply to --engine spark" in result.output
+    result = run_cli("run", SAMPLES, "-o", tmp_path / "out", "--engine", "spark", "--cache", tmp_path / "c")
+    assert result.exit_code == 5 and "not with --cache" in result.output
