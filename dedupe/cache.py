@@ -43,6 +43,7 @@ import pickle
 import sqlite3
 import time
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
@@ -294,9 +295,10 @@ class _Doc:
 
 def _first_pass(loaded: List[Loaded], config: Config) -> Tuple[List[_Doc], List[str]]:
     """Per document: its ``_Doc`` and the text the second pass cleans (an HTML page's extraction)."""
-    from .pipeline import _corpus_on, _page_job
+    from .clean.learned import corpus_learning_on
+    from .pipeline import _page_job
 
-    corpus = _corpus_on(config)
+    corpus = corpus_learning_on(config)
     items = [(d.document.source, d.document.kind, d.document.text) for d in loaded]
     out = _page_job((None, items, None, corpus))
     docs, texts = [], []
@@ -375,8 +377,7 @@ def prepare(store: Optional[Store], units: Sequence[Tuple[str, Path]], load: Loa
     into the result.  Without a store everything is read (a throwaway cache).
     """
     from .clean.cleaner import with_page_metadata
-    from .clean.learned import learn_corpus_keys, learn_template_keys
-    from .pipeline import _corpus_on
+    from .clean.learned import first_pass_plan, learn_corpus_keys, learn_template_keys
 
     progress = progress or (lambda stage, done, total: None)
     started = time.time_ns()
@@ -418,12 +419,8 @@ def prepare(store: Optional[Store], units: Sequence[Tuple[str, Path]], load: Loa
         all_docs = [all_docs[j] for j in select([d for _, _, d in all_docs])]
 
     # What the first pass learns, exactly as pipeline._prepare does from the same keys.
-    per_source: Dict[str, int] = {}
-    for _, _, d in all_docs:
-        per_source[d.document.source] = per_source.get(d.document.source, 0) + 1
-    learn = frozenset(s for s, k in per_source.items() if k >= config.learn_min_documents)
-    first_pass = (bool(learn) or any(d.document.kind == "html" for _, _, d in all_docs)
-                  or (_corpus_on(config) and config.corpus_min_documents <= len(all_docs)))
+    per_source = Counter(d.document.source for _, _, d in all_docs)
+    learn, first_pass = first_pass_plan(per_source, any(d.document.kind == "html" for _, _, d in all_docs), config)
     learned: Dict[str, Tuple[FrozenSet[int], int]] = {}
     boilerplate: Dict[int, CorpusLine] = {}
     if first_pass:

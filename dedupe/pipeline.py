@@ -31,9 +31,8 @@ import numpy as np
 from . import candidates, fingerprint
 from .canonical import build_clusters, build_stories, link_documents, stars_by_story, verified_stars
 from .clean.cleaner import clean_document, extract_page, split_lines, with_page_metadata
-from .clean import rules as R
-from .clean.learned import (CorpusLine, corpus_keys, corpus_lines, learn_corpus_keys, learn_template_keys, line_key,
-                            page_keys, template_lines)
+from .clean.learned import (CorpusLine, corpus_keys, corpus_learning_on, corpus_lines, first_pass_plan, learn_corpus_keys,
+                            learn_template_keys, line_key, page_keys, template_lines)
 from .cluster import connected_components
 from .config import Config
 from .model import CleanedDocument, Document, Match, Paragraph, Removal, Report, Result
@@ -63,16 +62,27 @@ def _no_progress(stage: str, done: int, total: Optional[int]) -> None:
     pass
 
 
+def chunked(items: Iterable[Any], chars: Callable[[Any], int]) -> Iterator[list]:
+    """``items`` in lists closed at ``CHUNK_CHARS`` characters (``chars(item)``: an item's)
+    or ``CHUNK_DOCUMENTS`` items: the chunks jobs carry, here and on Spark's executors."""
+    chunk: list = []
+    size = 0
+    for item in items:
+        chunk.append(item)
+        size += chars(item)
+        if size >= CHUNK_CHARS or len(chunk) >= CHUNK_DOCUMENTS:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
 def _chunks(docs: Sequence[Document]) -> List[Tuple[int, int]]:
-    """``[start, end)`` ranges of documents, cut by ``CHUNK_CHARS`` / ``CHUNK_DOCUMENTS``."""
-    out, start, size = [], 0, 0
-    for i, doc in enumerate(docs):
-        size += len(doc.text)
-        if size >= CHUNK_CHARS or i + 1 - start >= CHUNK_DOCUMENTS:
-            out.append((start, i + 1))
-            start, size = i + 1, 0
-    if start < len(docs):
-        out.append((start, len(docs)))
+    """``[start, end)`` ranges of documents, cut as ``chunked`` cuts them."""
+    out, start = [], 0
+    for chunk in chunked(docs, lambda doc: len(doc.text)):
+        out.append((start, start + len(chunk)))
+        start += len(chunk)
     return out
 
 
@@ -197,11 +207,6 @@ class _Prepared:
         self.bytes_in = bytes_in
 
 
-def _corpus_on(config: Config) -> bool:
-    """Corpus-wide boilerplate is learned (pass 1 collects its keys)."""
-    return config.corpus_min_documents > 0 and R.CORPUS.name not in config.disabled_rules
-
-
 def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optional[FrozenSet[str]],
            config: Config, progress: Progress):
     """Pass 1 over the batches (submitted as they come): the batches with each HTML page's
@@ -209,7 +214,7 @@ def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optio
     ``{source: (template line keys, pages)}``.  ``learn``: the sources that may learn a
     template (None: any); and ``{document number: (title, url)}`` of the HTML pages."""
     fd = spool.fd if spool is not None else None
-    corpus = _corpus_on(config)
+    corpus = corpus_learning_on(config)
     submitted = [(batch, submit(pool, _page_job, (fd, batch[2], learn, corpus))) for batch in batches]
     return learned_from(((batch, future.result()) for batch, future in submitted),
                         submitted[-1][0][1] if submitted else 0, spool, config, progress)
@@ -281,10 +286,8 @@ def _prepare(documents: Iterable[Document], config: Config, progress: Progress,
             elif len(ranges) < 2:
                 pool = None  # one chunk: not worth a worker
             batches = [(a, b, [(d.source, d.kind, d.text) for d in docs[a:b]]) for a, b in ranges]
-            per_source = Counter(doc.source for doc in docs)
-            learn = frozenset(s for s, n in per_source.items() if n >= config.learn_min_documents)
-            first_pass = (bool(learn) or any(doc.kind == "html" for doc in docs)
-                          or (_corpus_on(config) and config.corpus_min_documents <= len(docs)))
+            learn, first_pass = first_pass_plan(Counter(doc.source for doc in docs),
+                                                any(doc.kind == "html" for doc in docs), config)
             if not config.keep_input_text:
                 docs = [_without_text(d) for d in docs]
         fd = spool.fd if spool is not None else None

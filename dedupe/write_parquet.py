@@ -70,16 +70,15 @@ def write_table(folder: Path, records: Iterable[dict], schema, progress: Optiona
     pa, pq = require_pyarrow()
     folder.mkdir()
     it = iter(records)
+    chunk = list(itertools.islice(it, ROWS))
+    done = 0
     with pq.ParquetWriter(folder / PART, schema, compression="zstd") as writer:
-        done = 0
-        while True:
-            chunk = list(itertools.islice(it, ROWS))
-            if not chunk and done:
-                break
+        while True:  # at least once: a table without records still has its schema
             writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
             done += len(chunk)
             if progress is not None:
                 progress(done)
+            chunk = list(itertools.islice(it, ROWS))
             if not chunk:
                 break
 

@@ -20,6 +20,7 @@ from typing import Dict, FrozenSet, Hashable, Iterable, List, Mapping, Optional,
 
 from ..config import Config
 from ..normalize import normalize_for_hashing
+from . import rules as R
 from .content import reads_as_sentence
 from .stopwords import word_count
 
@@ -78,6 +79,22 @@ def learn_templates(docs: Iterable[Tuple[str, list]], config: Config) -> Dict[st
         key = normalize_for_hashing(max(lines, key=len))
         pages[source].setdefault(key, set()).update(normalize_for_hashing(line) for line in lines)
     return _learn(pages, config)
+
+
+def corpus_learning_on(config: Config) -> bool:
+    """Corpus-wide boilerplate is learned (pass 1 collects its keys)."""
+    return config.corpus_min_documents > 0 and R.CORPUS.name not in config.disabled_rules
+
+
+def first_pass_plan(per_source: Mapping[str, int], any_html: bool, config: Config) -> Tuple[FrozenSet[str], bool]:
+    """``(sources that may learn a template, whether pass 1 runs at all)`` for a corpus of
+    ``per_source`` documents per source: a source learns with ``learn_min_documents``
+    documents; pass 1 runs when one does, when a page is HTML (it extracts the text) or when
+    corpus boilerplate can be learned from that many documents.  The one rule the local
+    engine, its caches and the Spark engine all follow."""
+    learn = frozenset(s for s, n in per_source.items() if n >= config.learn_min_documents)
+    return learn, (bool(learn) or any_html
+                   or (corpus_learning_on(config) and config.corpus_min_documents <= sum(per_source.values())))
 
 
 def learn_template_keys(pages: Iterable[Tuple[str, int, FrozenSet[int]]], config: Config

@@ -259,11 +259,10 @@ class _Call:
         added_sources = {r.source for r, k in zip(rows, keep) if k < 0}
 
         # --- learning, as pipeline._prepare does it, redone only where it can change --------
+        from ..clean.learned import first_pass_plan
+
         per_source = Counter(r.source for r in rows)
-        learn_set = frozenset(s for s, n in per_source.items() if n >= config.learn_min_documents)
-        corpus_on = config.corpus_min_documents > 0 and "corpus-boilerplate" not in config.disabled_rules
-        first_pass = (bool(learn_set) or any(r.ref[4] == "html" for r in rows)
-                      or (corpus_on and config.corpus_min_documents <= len(rows)))  # as pipeline._prepare
+        learn_set, first_pass = first_pass_plan(per_source, any(r.ref[4] == "html" for r in rows), config)
         old_learned = state.get("learned")
         changed_rows = bool(removed_sources or added_sources)
         if old_learned is None or old_learned[0] != first_pass or old_learned[1] != learn_set:

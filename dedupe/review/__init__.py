@@ -152,6 +152,8 @@ class _Tally:
     per_source: Dict[str, List[int]] = field(default_factory=dict)  # docs, removed lines, kept chars, removed chars
     learned: Dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     documents: int = 0
+    #: For each cluster a shown story carries: the stories that carry it, the first few.
+    carried: Dict[str, List[str]] = field(default_factory=dict)
 
 
 _WORDS = re.compile(r"\s+|[^\s]+")
@@ -248,6 +250,9 @@ def _tally(record: dict, tally: _Tally) -> None:
     for p in record.get("paragraphs") or ():
         if p.get("cluster") is not None:
             tally.cluster_sizes[p["cluster"]] += 1
+            seen = tally.carried.get(p["cluster"])
+            if seen is not None and len(seen) < _OTHER_STORIES + 1 and record.get("story") not in seen:
+                seen.append(record.get("story"))
         dup = p.get("duplicate_of")
         if dup:
             tally.matched += 1
@@ -302,10 +307,8 @@ def build(out_dir, *, max_stories: int = MAX_STORIES, max_listed: int = MAX_LIST
         for doc_id in [*(s.get("documents") or ()), *(d for p in s.get("paragraphs") or () for d in p.get("documents") or ())]:
             if doc_id not in wanted and len(wanted) < max_documents:
                 wanted[doc_id] = len(wanted)
-    tally = _Tally()
-    # The stories other than its own that carry a shown paragraph's cluster (a few, named).
-    carried: Dict[str, List[str]] = {p["cluster"]: [] for s in full for p in s.get("paragraphs") or ()
-                                     if isinstance(p, dict) and p.get("cluster") is not None}
+    tally = _Tally(carried={p["cluster"]: [] for s in full for p in s.get("paragraphs") or ()
+                            if isinstance(p, dict) and p.get("cluster") is not None})
     records: Dict[str, dict] = {}
     total = report.get("documents") if isinstance(report.get("documents"), int) else None
     for _, record in _records(documents_path):
@@ -315,10 +318,6 @@ def build(out_dir, *, max_stories: int = MAX_STORIES, max_listed: int = MAX_LIST
         doc_id = record.get("id")
         if doc_id in wanted and doc_id not in records:
             records[doc_id] = record
-        for p in record.get("paragraphs") or ():
-            seen = carried.get(p.get("cluster"))
-            if seen is not None and len(seen) < _OTHER_STORIES + 1 and record.get("story") not in seen:
-                seen.append(record.get("story"))
     anchors = {doc_id: f"d{wanted[doc_id]}" for doc_id in records}
     story_anchors = {str(s.get("id")): f"story-{k}" for k, s in enumerate(full)}
 
@@ -326,7 +325,7 @@ def build(out_dir, *, max_stories: int = MAX_STORIES, max_listed: int = MAX_LIST
         a = anchors.get(doc_id)  # type: ignore[arg-type]
         return None if a is None or index is None else f"{a}p{index}"
 
-    stories = [_story(s, records, anchor_of, tally.cluster_sizes, carried, story_anchors) for s in full]
+    stories = [_story(s, records, anchor_of, tally.cluster_sizes, tally.carried, story_anchors) for s in full]
     documents = [_document(records[d], anchors[d], anchor_of) for d in sorted(records, key=wanted.__getitem__)]
     sources = [SourceNoise(src, *row) for src, row in tally.per_source.items()]
     sources.sort(key=lambda s: (-s.documents, s.source))

@@ -20,6 +20,7 @@ driver's memory; reading paths only a local or shared filesystem can open (not `
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sys
@@ -34,6 +35,7 @@ from ..config import Config
 from ..errors import InputError
 from ..model import Document, Result, Skipped
 from .. import pipeline
+from ..clean.learned import corpus_learning_on, first_pass_plan
 from ..read import Problems, first_use, iter_files, printable_path
 
 log = logging.getLogger(__name__)
@@ -95,31 +97,17 @@ def _read_files(items: Iterable[Tuple[int, Tuple[str, str, str]]], config: Confi
 def _first_pass(docs: Iterable[Document], learn: FrozenSet[str], corpus: bool) -> Iterator[tuple]:
     """One partition's pass 1, a record per document: ``(source, text for pass 2, page-job
     result without the extracted text)``; the texts stay on the executors for pass 2."""
-    for chunk in _chunked(docs, lambda d: len(d.text)):
+    for chunk in pipeline.chunked(docs, lambda d: len(d.text)):
         result = pipeline._page_job((None, [(d.source, d.kind, d.text) for d in chunk], learn, corpus))
         for d, (extracted, *rest) in zip(chunk, result):
             yield d.source, d.text if extracted is None else extracted, ("" if extracted is not None else None, *rest)
-
-
-def _chunked(items: Iterable, size) -> Iterator[list]:
-    """``items`` in lists cut as the local engine cuts its chunks (``pipeline.CHUNK_CHARS``,
-    ``pipeline.CHUNK_DOCUMENTS``); ``size(item)``: its characters."""
-    chunk, chars = [], 0
-    for item in items:
-        chunk.append(item)
-        chars += size(item)
-        if chars >= pipeline.CHUNK_CHARS or len(chunk) >= pipeline.CHUNK_DOCUMENTS:
-            yield chunk
-            chunk, chars = [], 0
-    if chunk:
-        yield chunk
 
 
 def _second_pass(index: int, items: Iterable[Tuple[str, str]], starts: Sequence[int], learned, boilerplate,
                  carriers, config: Config) -> Iterator[tuple]:
     """One partition's pass 2, chunk by chunk: ``(start, end, _clean_job result)``."""
     a = starts[index]
-    for chunk in _chunked(items, lambda item: len(item[1])):
+    for chunk in pipeline.chunked(items, lambda item: len(item[1])):
         b = a + len(chunk)
         sources = {s for s, _ in chunk}
         job = (None, chunk, {s: learned.value[s] for s in sources if s in learned.value}, boilerplate.value,
@@ -137,8 +125,9 @@ def run(spark, inputs: Sequence[str], config: Optional[Config] = None, partition
 
     ``partitions``: how many partitions the input files are read in (default: one per
     ``FILES_PER_PARTITION`` files, at least four times Spark's default parallelism when there
-    are that many files: a partition's results travel to the driver in one piece); ``exclude``: folders not to read (``read.iter_files``).  The records equal
-    ``dedupe.run``'s on the same input.
+    are that many files: a partition's results travel to the driver in one piece);
+    ``exclude``: folders not to read (``read.iter_files``).  The records equal ``dedupe.run``'s
+    on the same input.
     """
     config = replace(config or Config(), keep_input_text=False)
     progress = progress or pipeline._no_progress
@@ -151,7 +140,7 @@ def run(spark, inputs: Sequence[str], config: Optional[Config] = None, partition
     sc = spark.sparkContext
     spill = _spill_level()
     n = partitions or max(1, min(len(files), max(4 * sc.defaultParallelism, -(-len(files) // FILES_PER_PARTITION))))
-    events = sc.parallelize(list(enumerate(files)), max(1, n)).mapPartitions(partial(_read_files, config=config))
+    events = sc.parallelize(list(enumerate(files)), n).mapPartitions(partial(_read_files, config=config))
     events.persist(spill)
     docs: List[Document] = []
     seen: dict = {}
@@ -177,13 +166,11 @@ def run(spark, inputs: Sequence[str], config: Optional[Config] = None, partition
                 problems.not_read[event[1]] += event[2]
         counts.append(kept)
     progress("read", len(docs), len(docs))
-    starts = [sum(counts[:k]) for k in range(len(counts))]
+    starts = [0, *itertools.accumulate(counts)][:-1]  # each partition's first document number
     texts = events.filter(lambda e: e[0] == "doc").map(lambda e: e[1])
 
-    per_source = Counter(doc.source for doc in docs)
-    learn = frozenset(s for s, k in per_source.items() if k >= config.learn_min_documents)
-    corpus = pipeline._corpus_on(config)
-    first_pass = bool(learn) or any(d.kind == "html" for d in docs) or (corpus and config.corpus_min_documents <= len(docs))
+    learn, first_pass = first_pass_plan(Counter(doc.source for doc in docs), any(d.kind == "html" for d in docs), config)
+    corpus = corpus_learning_on(config)
     sizes, metas, learned, boilerplate, carriers = None, {}, {}, {}, frozenset()
     if first_pass:
         passed = texts.mapPartitions(partial(_first_pass, learn=learn, corpus=corpus))
@@ -200,8 +187,7 @@ def run(spark, inputs: Sequence[str], config: Optional[Config] = None, partition
     outputs = second.mapPartitionsWithIndex(job).persist(spill)
     outputs.count()  # computed in parallel here, then fetched a partition at a time
     events.unpersist()
-    prepared = pipeline.assemble([pipeline._without_text(d) for d in docs], metas, sizes, outputs.toLocalIterator(),
-                                 config, progress)
+    prepared = pipeline.assemble(docs, metas, sizes, outputs.toLocalIterator(), config, progress)  # texts dropped (_headers)
     outputs.unpersist()
     log.info("spark: %d documents read and cleaned in %d partitions in %.1f s", len(docs), len(counts),
              time.perf_counter() - started)
