@@ -597,7 +597,10 @@ def _contained_candidates(extra: Sequence[tuple[np.ndarray, np.ndarray]], key_co
         free = key_counts - np.bincount(members, minlength=key_counts.size)
         take = chosen_keys - free[members]  # mixed buckets p must take
         entries = np.flatnonzero(take > 0)
-        by_owner = entries[np.argsort(members[entries].astype(np.int64) * 64 + np.minimum(size[bucket[entries]], 63))]
+        # By owner, then bucket size; ties in bucket order (ascending key): stable, so which
+        # keys a paragraph takes is a property of the buckets alone, however they are batched.
+        by_owner = entries[np.argsort(members[entries].astype(np.int64) * 64 + np.minimum(size[bucket[entries]], 63),
+                                      kind="stable")]
         del entries
         owner = members[by_owner]
         head = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1]))) if owner.size else np.zeros(0, np.int64)

@@ -388,15 +388,25 @@ class _Check:
         self.values = None
 
 
-def _collapse(prepared: _Prepared, config: Config, progress: Progress):
-    """Verified matches, clusters and stories of prepared paragraphs.
+def band_matches(shared: list, n: int, values: np.ndarray, offsets: np.ndarray, config: Config
+                 ) -> Tuple[candidates.Matches, np.ndarray]:
+    """``(matches, labels)`` of the band candidates (``shared``: ``candidates.buckets``):
+    every paragraph's earliest verified match, plus the verified pairs that join what those
+    leave apart, and the connected components of both (``dedupe.candidates``).  A bucket's
+    paragraphs are one component of candidates, so this runs on any set of whole
+    components alone (the Spark engine runs it a partition of components at a time)."""
+    first = candidates.earliest_matches(shared, n, values, offsets, config)
+    labels = connected_components(n, first.pairs)
+    more = candidates.cross_matches(shared, labels, values, offsets, config, first)
+    if len(more):
+        labels = connected_components(n, np.concatenate([first.pairs, more.pairs]))
+    return candidates.Matches.join(first, more), labels
 
-    Matches: every paragraph's earliest verified match, plus the verified pairs that join
-    what those leave apart (``dedupe.candidates``); clusters are the connected components
-    of every verified candidate pair, split into stars (``canonical.verified_stars``).
-    """
-    paragraphs = prepared.paragraphs
-    n = len(paragraphs)
+
+def _match(prepared: _Prepared, config: Config) -> Tuple[candidates.Matches, np.ndarray]:
+    """``(matches, labels)``: the verified matches of prepared paragraphs, sorted by (a, b),
+    and the connected components of them (each paragraph's smallest partner)."""
+    n = len(prepared.paragraphs)
     started = time.perf_counter()
     shared = candidates.buckets(prepared.keys, prepared.live)
     prepared.keys = None  # the buckets hold what is needed of them
@@ -406,21 +416,30 @@ def _collapse(prepared: _Prepared, config: Config, progress: Progress):
     extra = [candidates.packed_buckets(packed, config)] if packed.size else []
     del packed
     bucketed = time.perf_counter()
-    first = candidates.earliest_matches(shared, n, prepared.values, prepared.offsets, config)
-    labels = connected_components(n, first.pairs)
-    more = candidates.cross_matches(shared, labels, prepared.values, prepared.offsets, config, first)
+    found, labels = band_matches(shared, n, prepared.values, prepared.offsets, config)
     del shared
-    if len(more):
-        labels = connected_components(n, np.concatenate([first.pairs, more.pairs]))
-    found = candidates.Matches.join(first, more)
     contained = candidates.containment_cross(extra, key_counts, labels, prepared.values, prepared.offsets, config, found)
     del extra, key_counts
-    log.info("match: %d paragraphs bucketed in %.1f s; %d + %d + %d verified pairs in %.1f s", n, bucketed - started,
-             len(first), len(more), len(contained), time.perf_counter() - bucketed)
+    log.info("match: %d paragraphs bucketed in %.1f s; %d + %d verified pairs in %.1f s", n, bucketed - started,
+             len(found), len(contained), time.perf_counter() - bucketed)
     if len(contained):
         labels = connected_components(n, np.concatenate([found.pairs, contained.pairs]))
     matches = candidates.Matches.join(found, contained).in_order()
     matches.failed = None  # only needed while matching
+    return matches, labels
+
+
+def _collapse(prepared: _Prepared, config: Config, progress: Progress, matched=None):
+    """Verified matches, clusters and stories of prepared paragraphs.
+
+    Matches: ``_match`` (or ``matched``, its ``(matches, labels)`` found elsewhere: the Spark
+    engine's executors); clusters are the connected components of every verified candidate
+    pair, split into stars (``canonical.verified_stars``).
+    """
+    paragraphs = prepared.paragraphs
+    n = len(paragraphs)
+    matches, labels = matched if matched is not None else _match(prepared, config)
+    prepared.keys = prepared.contained = None
     progress("match", n, n)
     started = time.perf_counter()
     sizes = np.diff(prepared.offsets)
@@ -546,13 +565,14 @@ def run(
         return run_prepared(prepared, config, progress, started)
 
 
-def run_prepared(prepared: _Prepared, config: Config, progress: Progress, started: float) -> Result:
+def run_prepared(prepared: _Prepared, config: Config, progress: Progress, started: float, matched=None) -> Result:
     """The collapse of prepared documents, as ``run`` returns it (``dedupe.cache`` prepares
-    from its cache; ``started``: ``time.perf_counter()`` when the run began)."""
+    from its cache; ``started``: ``time.perf_counter()`` when the run began; ``matched``:
+    the matches and their components when found elsewhere, see ``_collapse``)."""
     with collector_paused():
         cleaned = prepared.cleaned
         count = len(cleaned)
-        paragraphs, matches, clusters, stories = _collapse(prepared, config, progress)
+        paragraphs, matches, clusters, stories = _collapse(prepared, config, progress, matched)
     removals = Counter(r.rule for c in cleaned for r in c.removals)
     _warn_unknown_priority_sources(cleaned, config)
     report = Report(
