@@ -6,17 +6,22 @@ What runs where (this is the first step of issue 14; see the README, "On Spark")
   validation and errors), extract HTML pages and count each page's line keys (pass 1:
   ``pipeline._page_job``), then clean each document and fingerprint its paragraphs (pass
   2: ``pipeline._clean_job``), partition by partition, on texts that never leave them.
+* **The match stage** runs on the executors too (``spark.candidates``): band buckets,
+  components of candidates (``spark.cluster``: large-star/small-star rounds), the local
+  engine's ``pipeline.band_matches`` a partition of whole components at a time, the
+  containment prefix filter as joins and windows, verification on the shingle sets, and
+  the components of every match.
 * **The driver** lists the input files (``read.iter_files``: local or shared filesystem
   paths), learns the per-source templates and the corpus boilerplate from the keys pass 1
-  sends (``pipeline.learned_from``), and runs the collapse (candidates, verification,
-  clusters, stories: ``pipeline.run_prepared``) on the fingerprints pass 2 sends: compact
-  arrays, not texts (about 400 bytes per paragraph with the default 32 bands).
+  sends (``pipeline.learned_from``), and builds the clusters and stories
+  (``pipeline.run_prepared`` given the matches) from the verified pairs, with the
+  paragraphs and shingle sets pass 2 sends (not the band or containment keys).
 
 Documents keep the local engine's order (files in the walk's order, records in file
 order), and every per-document result is the local engine's function of that document and
 what was learned, so the records equal the local engine's (``tests/test_spark.py``).  Not
-yet distributed: learning's aggregation and the collapse, which bound a run by the
-driver's memory; reading paths only a local or shared filesystem can open (not ``hdfs://``).
+yet distributed: learning's aggregation, the clusters' stars and the stories, which bound a
+run by the driver's memory; reading paths only a local or shared filesystem can open (not ``hdfs://``).
 """
 from __future__ import annotations
 
@@ -31,10 +36,13 @@ from functools import partial
 from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Tuple
 
+import numpy as np
+
 from ..config import Config
 from ..errors import InputError
 from ..model import Document, Result, Skipped
 from .. import pipeline
+from . import candidates
 from ..clean.learned import corpus_learning_on, first_pass_plan
 from ..read import Problems, first_use, iter_files, printable_path
 
@@ -185,14 +193,24 @@ def run(spark, inputs: Sequence[str], config: Optional[Config] = None, partition
     job = partial(_second_pass, starts=starts, learned=sc.broadcast(learned), boilerplate=sc.broadcast(boilerplate),
                   carriers=sc.broadcast(carriers), config=config)
     outputs = second.mapPartitionsWithIndex(job).persist(spill)
-    outputs.count()  # computed in parallel here, then fetched a partition at a time
+    frame, total = candidates.chunks(spark, outputs, spill)  # the fingerprints stay on the executors
     events.unpersist()
-    prepared = pipeline.assemble(docs, metas, sizes, outputs.toLocalIterator(), config, progress)  # texts dropped (_headers)
+    prepared = pipeline.assemble(docs, metas, sizes, outputs.map(_without_keys).toLocalIterator(), config, progress)
     outputs.unpersist()
     log.info("spark: %d documents read and cleaned in %d partitions in %.1f s", len(docs), len(counts),
              time.perf_counter() - started)
-    result = pipeline.run_prepared(prepared, config, progress, started)
+    matched = candidates.match(spark, frame, total, config, n, spill)
+    frame.unpersist()
+    result = pipeline.run_prepared(prepared, config, progress, started, matched=(matched.matches, matched.labels))
     return SparkRun(result=result, skipped=tuple(problems.skipped), not_read=dict(problems.not_read))
+
+
+def _without_keys(record: tuple) -> tuple:
+    """A pass-2 output without its band and containment keys: the match stage reads those
+    on the executors (``spark.candidates``); the driver keeps the shingle sets, which the
+    clusters and stories check pairs on."""
+    a, b, (docs_out, (values, offsets, _, live, _)) = record
+    return a, b, (docs_out, (values, offsets, (), live, (np.zeros(0, np.uint64), np.zeros(0, np.int32))))
 
 
 def _headers(events: Iterable[tuple]) -> Iterator[tuple]:
