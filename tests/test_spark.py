@@ -129,6 +129,48 @@ def test_a_malformed_record_is_reported_as_the_local_engine_reports_it(spark, tm
     assert records(outcome.result) == records(expected)
 
 
+def test_a_repeated_id_is_skipped_as_the_local_engine_skips_it(spark, tmp_path):
+    from dedupe.spark import run
+
+    folder = tmp_path / "feed"
+    shutil.copytree(SAMPLES / "jsonl", folder)
+    first = json.loads((folder / "feed.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    again = {"id": first["id"], "source": "late", "text": "A council meeting was adjourned after a fire alarm sounded."}
+    (folder / "more.jsonl").write_text(json.dumps(again) + "\n" + json.dumps({**again, "id": "new"}) + "\n"
+                                        + json.dumps({**again, "text": "Not this one either."}) + "\n", encoding="utf-8")
+    config = Config(keep_input_text=False)
+    with pytest.raises(InputError) as local_error:
+        local([folder], config)
+    with pytest.raises(InputError) as spark_error:
+        run(spark, [str(folder)], config, partitions=2)
+    assert str(spark_error.value) == str(local_error.value) and "already used by" in str(spark_error.value)
+    skip = Config(keep_input_text=False, on_error="skip")
+    problems = Problems()
+    expected = local([folder], skip, problems)
+    outcome = run(spark, [str(folder)], skip, partitions=2)
+    assert outcome.skipped == tuple(problems.skipped) and len(outcome.skipped) == 2
+    assert records(outcome.result) == records(expected)
+    assert "new" in {d.document.id for d in outcome.result.documents}
+
+
+def test_input_at_a_hadoop_url_gives_the_records_of_the_same_files_on_disk(spark, tmp_path):
+    """A ``file://`` URL goes the way ``hdfs://`` and ``s3a://`` go: listed by Hadoop's
+    FileSystem on the driver, read by Spark's binaryFiles, parsed by the local readers."""
+    from dedupe.spark import run
+
+    folder = tmp_path / "news"
+    shutil.copytree(SAMPLES, folder)
+    (folder / "jsonl" / "_SUCCESS").write_text("", encoding="utf-8")  # what a Spark job leaves: never read
+    config = Config(keep_input_text=False)
+    expected = local([folder / "html", folder / "jsonl", folder / "news"], config)
+    # A URL, a local folder and a URL again, in that order: the local engine's order of files.
+    outcome = run(spark, [(folder / "html").as_uri(), str(folder / "jsonl"), (folder / "news").as_uri()], config,
+                  partitions=3)
+    assert records(outcome.result) == records(expected) and expected.report.documents > 20
+    with pytest.raises(InputError, match="no such file or folder"):
+        run(spark, [(tmp_path / "missing").as_uri()], config)
+
+
 def test_cli_engine_spark_writes_parquet_with_the_local_records(spark, tmp_path):
     from dedupe.write_parquet import read_table
 

@@ -198,16 +198,17 @@ def _checked_name(path: Path, rel: str, config: Config) -> str:
 
 
 def iter_files(paths: Iterable[str], exclude: Iterable[Path] = (),
-               problems: Optional[Problems] = None) -> Iterator[Tuple[Path, str, str]]:
+               problems: Optional[Problems] = None, taken: Optional[set] = None) -> Iterator[Tuple[Path, str, str]]:
     """(file, document id prefix, default source) for every input file, in stable order.
 
     ``-`` yields (Path('-'), '-', 'stdin').  Not read: files under an ``exclude`` folder
     (resolved: the run's own output folder inside an input folder), folders holding an
     earlier run's output (``OUTPUT_MARKER``), and a file already found through an earlier
-    argument (``dedupe run data data/wire`` reads ``data/wire`` once).
+    argument (``dedupe run data data/wire`` reads ``data/wire`` once; ``taken``: the files
+    found so far, for a caller that lists its arguments one call at a time).
     """
     excluded = [Path(p).resolve() for p in exclude]
-    taken = set()
+    taken = set() if taken is None else taken
 
     def kept(path: Path) -> bool:
         real = path.resolve()

@@ -9,7 +9,7 @@ What runs where (this is the first step of issue 14; see the README, "On Spark")
 * **The match stage** runs on the executors too (``spark.candidates``): band buckets,
   components of candidates (``spark.cluster``: large-star/small-star rounds), the local
   engine's ``pipeline.band_matches`` a partition of whole components at a time, the
-  containment prefix filter as joins and windows, verification on the shingle sets, and
+  containment prefix filter as joins and per-partition sorts, verification on the shingle sets, and
   the components of every match.
 * **The driver** lists the input files (``read.iter_files``: local or shared filesystem
   paths), learns the per-source templates and the corpus boilerplate from the keys pass 1
@@ -21,7 +21,8 @@ Documents keep the local engine's order (files in the walk's order, records in f
 order), and every per-document result is the local engine's function of that document and
 what was learned, so the records equal the local engine's (``tests/test_spark.py``).  Not
 yet distributed: learning's aggregation, the clusters' stars and the stories, which bound a
-run by the driver's memory; reading paths only a local or shared filesystem can open (not ``hdfs://``).
+run by the driver's memory.  Inputs: local paths (read by path on the executors: a
+filesystem they all mount) and URLs of any Hadoop filesystem (``spark.files``).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ import os
 import sys
 import time
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -43,6 +45,8 @@ from ..errors import InputError
 from ..model import Document, Result, Skipped
 from .. import pipeline
 from . import candidates
+from .files import is_url, list_url, local_copy, spark_paths
+from .jobs import described
 from ..clean.learned import corpus_learning_on, first_pass_plan
 from ..read import Problems, first_use, iter_files, printable_path
 
@@ -81,18 +85,19 @@ def _read_files(items: Iterable[Tuple[int, Tuple[str, str, str]]], config: Confi
     records not read."""
     from ..read import _file_documents
 
-    for _, (path, rel, source) in items:
-        origin = printable_path(path)
+    for _, (path, rel, source, data) in items:
+        origin = path if data is not None else printable_path(path)  # data: the bytes Spark read at a URL
         problems = Problems() if config.on_error == "skip" else None
         notes = Problems()
         seen = 0
         try:
-            for doc in _file_documents(Path(path), rel, origin, source, config, None, None, problems, notes):
-                if problems is not None:
-                    for s in problems.skipped[seen:]:
-                        yield ("skip", s.where, s.reason)
-                    seen = len(problems.skipped)
-                yield ("doc", doc)
+            with local_copy(path, data) if data is not None else nullcontext(Path(path)) as local:
+                for doc in _file_documents(local, rel, origin, source, config, None, None, problems, notes):
+                    if problems is not None:
+                        for s in problems.skipped[seen:]:
+                            yield ("skip", s.where, s.reason)
+                        seen = len(problems.skipped)
+                    yield ("doc", doc)
         except InputError as err:
             yield ("error", origin, str(err))
         if problems is not None:
@@ -127,6 +132,54 @@ def _second_pass(index: int, items: Iterable[Tuple[str, str]], starts: Sequence[
 # --- on the driver ---------------------------------------------------------------------------
 
 
+def _input_files(sc, inputs: Sequence[str], exclude: Iterable[Path], skipping: Optional[Problems]
+                 ) -> List[Tuple[str, str, str, bool]]:
+    """``(path or URL, document id prefix, default source, whether a URL)`` of every input
+    file, in the local engine's order: local paths by ``read.iter_files``, URLs by Hadoop's
+    filesystems (``spark.files``); a file reached through two arguments once."""
+    files: List[Tuple[str, str, str, bool]] = []
+    taken: set = set()
+    for arg in inputs:
+        if arg == "-":
+            raise InputError("-: the Spark engine reads files and folders, not standard input")
+        if is_url(arg):
+            for url, rel, source in list_url(sc, arg):
+                if url not in taken:
+                    taken.add(url)
+                    files.append((url, rel, source, True))
+        else:
+            files.extend((str(path), rel, source, False)
+                         for path, rel, source in iter_files([arg], exclude, skipping, taken))
+    return files
+
+
+def _file_items(sc, files: Sequence[Tuple[str, str, str, bool]], n: int):
+    """The RDD of ``(file number, (path, id prefix, source, bytes or None))`` in ``n``
+    partitions of consecutive files: local files are read by path on the executors, files
+    at URLs are read by Spark (``binaryFiles``) and brought into their place in the order
+    (one shuffle of their bytes)."""
+    numbered = [(k, f[:3]) for k, f in enumerate(files)]
+    urls = [(k, f) for (k, f), (*_, remote) in zip(numbered, files) if remote]
+    if not urls:
+        return sc.parallelize([(k, (*f, None)) for k, f in numbered], n)
+    where = sc.broadcast({f[0]: k for k, f in urls})
+    listed = sc.broadcast(dict(numbered))
+    total = len(files)
+
+    def number(record):
+        url, data = record
+        k = where.value.get(url)
+        if k is None:
+            raise InputError(f"{url}: read by Spark but not listed (a path Hadoop spells differently?)")
+        return k, data
+
+    fetched = sc.binaryFiles(spark_paths([f[0] for _, f in urls]), max(1, min(n, len(urls)))).map(number)
+    remote = {k for k, _ in urls}
+    local_files = sc.parallelize([(k, None) for k, _ in numbered if k not in remote], max(1, n))
+    ordered = local_files.union(fetched).repartitionAndSortWithinPartitions(n, lambda k: k * n // total)
+    return ordered.map(lambda kv: (kv[0], (*listed.value[kv[0]], kv[1])))
+
+
 def run(spark, inputs: Sequence[str], config: Optional[Config] = None, partitions: Optional[int] = None,
         progress: Optional[pipeline.Progress] = None, exclude: Iterable[Path] = ()) -> SparkRun:
     """Clean and collapse the files and folders ``inputs`` with the SparkSession ``spark``.
@@ -142,28 +195,29 @@ def run(spark, inputs: Sequence[str], config: Optional[Config] = None, partition
     started = time.perf_counter()
     problems = Problems()
     skipping = problems if config.on_error == "skip" else None
-    files = [(str(path), rel, source) for path, rel, source in iter_files(inputs, exclude, problems=skipping)]
-    if any(path == "-" for path, _, _ in files):
-        raise InputError("-: the Spark engine reads files and folders, not standard input")
     sc = spark.sparkContext
+    files = _input_files(sc, inputs, exclude, skipping)
     spill = _spill_level()
     n = partitions or max(1, min(len(files), max(4 * sc.defaultParallelism, -(-len(files) // FILES_PER_PARTITION))))
-    events = sc.parallelize(list(enumerate(files)), n).mapPartitions(partial(_read_files, config=config))
+    events = _file_items(sc, files, n).mapPartitions(partial(_read_files, config=config))
     events.persist(spill)
     docs: List[Document] = []
     seen: dict = {}
     counts: List[int] = []
-    for part in events.mapPartitions(lambda it: [list(_headers(it))]).collect():
-        kept = 0
+    repeated: List[Tuple[int, int]] = []  # (partition, its k-th document): a repeated id, skipped
+    with described(sc, "read the input files"):
+        parts = events.mapPartitions(lambda it: [list(_headers(it))]).collect()
+    for p, part in enumerate(parts):
+        kept = k = 0
         for event in part:
             if event[0] == "doc":
                 doc = event[1]
-                if first_use(doc, seen, skipping):
+                if first_use(doc, seen, skipping):  # raises on a repeated id unless skipping
                     docs.append(doc)
                     kept += 1
                 else:
-                    raise InputError(f"{doc.origin}: document id {doc.id!r} already used by {seen[doc.id]}: the Spark "
-                                     "engine cannot skip a repeated id yet")
+                    repeated.append((p, k))
+                k += 1
             elif event[0] == "skip":
                 problems.skipped.append(Skipped(event[1], event[2]))
             elif event[0] == "error":
@@ -173,9 +227,10 @@ def run(spark, inputs: Sequence[str], config: Optional[Config] = None, partition
             else:
                 problems.not_read[event[1]] += event[2]
         counts.append(kept)
+    del parts
     progress("read", len(docs), len(docs))
     starts = [0, *itertools.accumulate(counts)][:-1]  # each partition's first document number
-    texts = events.filter(lambda e: e[0] == "doc").map(lambda e: e[1])
+    texts = events.mapPartitionsWithIndex(partial(_documents, repeated=sc.broadcast(frozenset(repeated))))
 
     learn, first_pass = first_pass_plan(Counter(doc.source for doc in docs), any(d.kind == "html" for d in docs), config)
     corpus = corpus_learning_on(config)
@@ -183,7 +238,8 @@ def run(spark, inputs: Sequence[str], config: Optional[Config] = None, partition
     if first_pass:
         passed = texts.mapPartitions(partial(_first_pass, learn=learn, corpus=corpus))
         passed.persist(spill)
-        sent = passed.map(lambda record: record[2]).collect()
+        with described(sc, "learn: extract pages, count line keys"):
+            sent = passed.map(lambda record: record[2]).collect()
         batch = ((0, len(docs), [(d.source, d.kind, None) for d in docs]), sent)
         _, sizes, learned, metas, boilerplate, carriers = pipeline.learned_from([batch], len(docs), None, config,
                                                                                   progress)
@@ -193,9 +249,12 @@ def run(spark, inputs: Sequence[str], config: Optional[Config] = None, partition
     job = partial(_second_pass, starts=starts, learned=sc.broadcast(learned), boilerplate=sc.broadcast(boilerplate),
                   carriers=sc.broadcast(carriers), config=config)
     outputs = second.mapPartitionsWithIndex(job).persist(spill)
-    frame, total = candidates.chunks(spark, outputs, spill)  # the fingerprints stay on the executors
+    with described(sc, "clean and fingerprint"):
+        frame, total = candidates.chunks(spark, outputs, spill)  # the fingerprints stay on the executors
     events.unpersist()
-    prepared = pipeline.assemble(docs, metas, sizes, outputs.map(_without_keys).toLocalIterator(), config, progress)
+    with described(sc, "send paragraphs and shingle sets to the driver"):
+        prepared = pipeline.assemble(docs, metas, sizes, outputs.map(_without_keys).toLocalIterator(), config,
+                                     progress)
     outputs.unpersist()
     log.info("spark: %d documents read and cleaned in %d partitions in %.1f s", len(docs), len(counts),
              time.perf_counter() - started)
@@ -213,10 +272,28 @@ def _without_keys(record: tuple) -> tuple:
     return a, b, (docs_out, (values, offsets, (), live, (np.zeros(0, np.uint64), np.zeros(0, np.int32))))
 
 
+def _documents(index: int, events: Iterable[tuple], repeated) -> Iterator[Document]:
+    """A partition's documents, without those the driver skipped for a repeated id
+    (``repeated``: a broadcast set of ``(partition, k-th document)``)."""
+    skipped = {k for p, k in repeated.value if p == index}
+    k = 0
+    for event in events:
+        if event[0] == "doc":
+            if k not in skipped:
+                yield event[1]
+            k += 1
+
+
 def _headers(events: Iterable[tuple]) -> Iterator[tuple]:
     """A partition's events with each document's text dropped: what the driver needs of them."""
     for event in events:
         yield ("doc", pipeline._without_text(event[1])) if event[0] == "doc" else event
+
+
+def _local_cores(master: str) -> int:
+    """The cores a ``local``, ``local[N]`` or ``local[*]`` master runs on."""
+    inside = master.partition("[")[2].partition("]")[0].split(",")[0].strip()
+    return int(inside) if inside.isdigit() and int(inside) > 0 else 1 if master == "local" else (os.cpu_count() or 1)
 
 
 def session(master: Optional[str] = None, app: str = "dedupe"):
@@ -237,6 +314,10 @@ def session(master: Optional[str] = None, app: str = "dedupe"):
         # local[*] runs the executors in the driver's JVM, whose default heap (1 GB) a corpus's
         # texts outgrow; what does not fit spills to disk (MEMORY_AND_DISK).
         builder = builder.config("spark.driver.memory", LOCAL_MEMORY)
+    if local and not submitted:
+        # Spark's 200 shuffle partitions are for clusters: on one machine each is a task with
+        # its own start-up (and a Python worker's, for dedupe's Arrow functions), most of them empty.
+        builder = builder.config("spark.sql.shuffle.partitions", str(4 * _local_cores(master or "local[*]")))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")  # dedupe says what it does; Spark's INFO and WARN lines drown it
     return spark
