@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -260,16 +261,22 @@ def write_documents(path: Path, texts: list[str], sources: list[str], per_doc: i
 
 
 def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (from /proc), for the memory sampler."""
+    """``pid`` and its descendants (from /proc, for the samplers), the children of every
+    thread included (a JVM starts Spark's Python workers from other threads than its main one)."""
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
         out.append(p)
         try:
-            with open(f"/proc/{p}/task/{p}/children") as fh:
-                todo.extend(int(c) for c in fh.read().split())
+            tasks = os.listdir(f"/proc/{p}/task")
         except OSError:
-            pass
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{p}/task/{t}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+            except OSError:
+                pass
     return out
 
 

@@ -7,8 +7,9 @@ DataFrame of chunks (``chunks``): each paragraph's shingle set, band keys and co
 keys, with its global number (``pid``: documents in input order, paragraphs in reading
 order, as ``pipeline.assemble`` numbers them).  Then:
 
-1. **Band buckets**: one row per (band key, paragraph) of live paragraphs, grouped by key
-   (a window: one shuffle); buckets of two or more are kept.
+1. **Band buckets**: one row per (band key, paragraph) of live paragraphs, hash-partitioned
+   by key (one shuffle) and each partition sorted in numpy (``_bucket_batch``: a sort where
+   Spark's windows sort twice and box every row); buckets of two or more are kept.
 2. **Components of candidates**: a bucket links its paragraphs (a star around its smallest);
    ``spark.cluster.components`` labels them.  Every band candidate pair lies inside one such
    component, and they are small (copies of one paragraph), so:
@@ -18,7 +19,8 @@ order, as ``pipeline.assemble`` numbers them).  Then:
    runs on them, the local engine's own function.
 4. **Containment candidates**: shared containment keys, each bucket cut to its first
    ``containment_bucket_cap`` carriers, and prefix filtering over the buckets that hold more
-   than one component (``candidates._contained_candidates``, stated as joins and windows:
+   than one component (``candidates._contained_candidates``, stated as joins and sorts of
+   whole buckets or whole paragraphs' keys in numpy, a partition at a time:
    each paragraph takes ``k // 2 + 2`` of its keys, the unshared first, then its smallest
    mixed buckets, ties by key; it keeps the partners it meets often enough).  The
    candidates are verified on the shingle sets of both ends (two joins).
@@ -40,6 +42,7 @@ import numpy as np
 from .. import candidates as local
 from ..config import Config
 from .cluster import components
+from .jobs import described
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +129,104 @@ def _contained_entries(batches) -> Iterator:
                 yield pa.RecordBatch.from_arrays([pa.array(np.full(has.size, -1, np.int64)),
                                                   pa.array(has.astype(np.int64) + base), pa.array(counts[has])],
                                                  names=["ckey", "pid", "kc"])
+
+
+
+def _table(batches):
+    """A partition's Arrow batches as one table (None when empty)."""
+    import pyarrow as pa
+
+    batches = [b for b in batches if b.num_rows]
+    return pa.Table.from_batches(batches) if batches else None
+
+
+def _groups(key: np.ndarray, pid: np.ndarray) -> tuple:
+    """Rows sorted by (key, pid): ``(order, group of each sorted row, first sorted row of
+    each group, size of each group)``."""
+    order = np.lexsort((pid, key))
+    k = key[order]
+    new = np.ones(k.size, bool)
+    new[1:] = k[1:] != k[:-1]
+    starts = np.flatnonzero(new)
+    group = np.cumsum(new) - 1
+    sizes = np.diff(np.append(starts, k.size))
+    return order, group, starts, sizes
+
+
+def _bucket_batch(batches) -> Iterator:
+    """Rows ``(bk, pid)`` of a partition of whole band buckets: those of buckets with two or
+    more paragraphs, with the bucket's smallest paragraph ``head`` (a sort, not a window)."""
+    import pyarrow as pa
+
+    table = _table(batches)
+    if table is None:
+        return
+    bk, pid = table.column("bk").to_numpy(), table.column("pid").to_numpy()
+    order, group, starts, sizes = _groups(bk, pid)
+    keep = sizes[group] >= 2
+    rows = order[keep]
+    heads = pid[order][starts][group[keep]]
+    yield pa.RecordBatch.from_arrays([pa.array(bk[rows]), pa.array(pid[rows]), pa.array(heads)],
+                                     names=["bk", "pid", "head"])
+
+
+def _capped_batch(batches, cap: int) -> Iterator:
+    """Rows ``(ckey, pid)`` of a partition of whole containment buckets: the first ``cap``
+    paragraphs of each bucket of two or more, with ``size`` (the carriers, at most ``cap``)."""
+    import pyarrow as pa
+
+    table = _table(batches)
+    if table is None:
+        return
+    ckey, pid = table.column("ckey").to_numpy(), table.column("pid").to_numpy()
+    order, group, starts, sizes = _groups(ckey, pid)
+    rank = np.arange(order.size) - starts[group]
+    keep = (sizes[group] >= 2) & (rank < cap)
+    rows = order[keep]
+    yield pa.RecordBatch.from_arrays([pa.array(ckey[rows]), pa.array(pid[rows]),
+                                      pa.array(np.minimum(sizes[group[keep]], cap))], names=["ckey", "pid", "size"])
+
+
+def _mixed_batch(batches) -> Iterator:
+    """Rows ``(ckey, pid, size, label)`` of a partition of whole capped containment buckets:
+    those of buckets holding more than one component (``label``)."""
+    import pyarrow as pa
+
+    table = _table(batches)
+    if table is None:
+        return
+    ckey, label = table.column("ckey").to_numpy(), table.column("label").to_numpy()
+    order, group, starts, _ = _groups(ckey, label)  # sorted by label within a bucket: first and last differ
+    ends = np.append(starts[1:], order.size) - 1
+    mixed = label[order][starts] != label[order][ends]
+    rows = np.sort(order[mixed[group]])
+    if rows.size:
+        yield from table.take(pa.array(rows)).to_batches()
+
+
+def _chosen_batch(batches) -> Iterator:
+    """Rows of a partition of whole paragraphs' mixed keys ``(pid, ckey, label, kc, size)``:
+    the keys each paragraph takes (its ``k // 2 + 2`` keys, the unshared first, then its
+    smallest mixed buckets, ties by key) as ``(p, ckey, lp, kp, need)``."""
+    import pyarrow as pa
+
+    table = _table(batches)
+    if table is None:
+        return
+    pid, ckey = table.column("pid").to_numpy(), table.column("ckey").to_numpy()
+    size, kc = table.column("size").to_numpy(), table.column("kc").to_numpy().astype(np.int64)
+    rank_key = (np.minimum(size, 63).astype(np.int64) << 57) | ckey  # ckey < 2**32: size first, then key
+    order, group, starts, sizes = _groups(pid, rank_key)
+    rank = np.arange(order.size) - starts[group] + 1
+    k = kc[order]
+    half = k // 2
+    chosen = np.minimum(k, half + 2)
+    take = chosen - (k - sizes[group])
+    rows = order[rank <= take]
+    need = (chosen - half)[rank <= take]
+    yield pa.RecordBatch.from_arrays([pa.array(pid[rows]), pa.array(ckey[rows]),
+                                      pa.array(table.column("label").to_numpy()[rows]), pa.array(kc[rows].astype(np.int32)),
+                                      pa.array(need)], names=["p", "ckey", "lp", "kp", "need"])
 
 
 def _flat(sets) -> tuple:
@@ -215,19 +316,29 @@ def _pairs(frame) -> tuple:
         table.column("containment").to_numpy().astype(float)
 
 
+#: Rows per partition of a grouping step (a partition's rows are sorted in numpy at once).
+GROUP_ROWS = 4_000_000
+
+
+def _partitions(sc, rows: int) -> int:
+    """Partitions for a grouping step over about ``rows`` rows: at least two per core."""
+    return max(2 * sc.defaultParallelism, -(-rows // GROUP_ROWS))
+
+
 def match(spark, frame, total: int, config: Config, partitions: int, storage) -> Matched:
     """The verified matches of the paragraphs of ``frame`` (``chunks``) and their components:
     what ``pipeline._match`` finds on the same paragraphs."""
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     started = time.perf_counter()
     col = F.col
+    sc = spark.sparkContext
     entries = frame.mapInArrow(lambda it: _band_entries(it, config.bands), "bk long, pid long")
-    by_key = Window.partitionBy("bk")
-    shared = (entries.withColumn("size", F.count("*").over(by_key)).withColumn("head", F.min("pid").over(by_key))
-              .where(col("size") >= 2).select("bk", "pid", "head")).persist(storage)
-    candidate = components(shared.where(col("pid") != col("head")).select(col("pid").alias("a"), col("head").alias("b")))
+    groups = _partitions(sc, total * config.bands)
+    shared = (entries.repartition(groups, "bk").mapInArrow(_bucket_batch, "bk long, pid long, head long")
+              .persist(storage))
+    with described(sc, "band buckets, components of candidates"):
+        candidate = components(shared.where(col("pid") != col("head")).select(col("pid").alias("a"), col("head").alias("b")))
     comp = candidate.labels.persist(storage)
     sets = frame.mapInArrow(_sets, "pid long, sset binary").persist(storage)
     grouped = (shared.join(comp, shared["head"] == comp["node"]).select(col("label").alias("comp"), "pid", "bk",
@@ -239,15 +350,20 @@ def match(spark, frame, total: int, config: Config, partitions: int, storage) ->
                           "kind byte, a long, b long, jaccard double, containment double")).persist(storage)
     band_found = banded.where(col("kind") == 0).drop("kind")
     band_labels = banded.where(col("kind") == 1).select(col("a").alias("pid"), col("b").alias("label"))
+    with described(sc, "band matches, per partition of components"):
+        banded.count()
     shared.unpersist()
 
-    contained = _containment(frame, band_labels, sets, config, storage)
+    with described(sc, "containment candidates, verified"):
+        contained = _containment(frame, band_labels, sets, config, storage, _partitions(sc, 8 * total))
     edges = band_labels.select(col("pid").alias("a"), col("label").alias("b")).unionByName(contained.select("a", "b"))
-    final = components(edges)
-    first, jf, cf = _pairs(band_found)
-    more, jm, cm = _pairs(contained)
-    labels = np.arange(total, dtype=np.int64)
-    table = final.labels.toArrow()
+    with described(sc, "components of matches"):
+        final = components(edges)
+    with described(sc, "send matches and components to the driver"):
+        first, jf, cf = _pairs(band_found)
+        more, jm, cm = _pairs(contained)
+        labels = np.arange(total, dtype=np.int64)
+        table = final.labels.toArrow()
     labels[table.column("node").to_numpy()] = table.column("label").to_numpy()
     for f in (banded, comp, sets):
         f.unpersist()
@@ -261,11 +377,10 @@ def match(spark, frame, total: int, config: Config, partitions: int, storage) ->
     return Matched(matches=matches, labels=labels, rounds=(candidate.rounds, final.rounds), seconds=seconds)
 
 
-def _containment(frame, band_labels, sets, config: Config, storage):
+def _containment(frame, band_labels, sets, config: Config, storage, groups: int):
     """Verified pairs ``(a, b, jaccard, containment)`` of paragraphs in different components
     of band matches that share at least half the containment keys of the one with fewer
-    (``candidates.containment_cross``)."""
-    from pyspark.sql import Window
+    (``candidates.containment_cross``).  ``groups``: partitions of the grouping steps."""
     from pyspark.sql import functions as F
 
     col = F.col
@@ -274,26 +389,15 @@ def _containment(frame, band_labels, sets, config: Config, storage):
     raw = frame.mapInArrow(_contained_entries, "ckey long, pid long, kc int").persist(storage)
     counts = raw.where(col("ckey") < 0).select("pid", "kc")
     keys = raw.where(col("ckey") >= 0).select("ckey", "pid")
-    by_key = Window.partitionBy("ckey")
     cap = config.containment_bucket_cap
-    capped = (keys.withColumn("carriers", F.count("*").over(by_key))
-              .withColumn("rank", F.row_number().over(by_key.orderBy("pid")))
-              .where((col("carriers") >= 2) & (col("rank") <= cap))
-              .select("ckey", "pid", F.least(col("carriers"), F.lit(cap)).alias("size")))
+    capped = keys.repartition(groups, "ckey").mapInArrow(lambda it: _capped_batch(it, cap),
+                                                         "ckey long, pid long, size long")
     labelled = (capped.join(band_labels, "pid", "left").select("ckey", "pid", "size",
                                                                F.coalesce(col("label"), col("pid")).alias("label")))
-    mixed = (labelled.withColumn("lo", F.min("label").over(by_key)).withColumn("hi", F.max("label").over(by_key))
-             .where(col("lo") != col("hi")).drop("lo", "hi")).persist(storage)
-    by_owner = Window.partitionBy("pid")
-    half = F.floor(col("kc") / 2)
-    chosen_keys = F.least(col("kc"), half + 2)
-    chosen = (mixed.join(counts, "pid")
-              .withColumn("mixed", F.count("*").over(by_owner))
-              .withColumn("take", chosen_keys - (col("kc") - col("mixed")))
-              .withColumn("need", chosen_keys - half)
-              .withColumn("rank", F.row_number().over(by_owner.orderBy(F.least(col("size"), F.lit(63)), "ckey")))
-              .where(col("rank") <= col("take"))
-              .select(col("pid").alias("p"), "ckey", col("label").alias("lp"), col("kc").alias("kp"), "need"))
+    mixed = (labelled.repartition(groups, "ckey").mapInArrow(_mixed_batch, "ckey long, pid long, size long, label long")
+             .persist(storage))
+    chosen = (mixed.join(counts, "pid").repartition(groups, "pid")
+              .mapInArrow(_chosen_batch, "p long, ckey long, lp long, kp int, need long"))
     partners = mixed.join(counts, "pid").select("ckey", col("pid").alias("q"), col("label").alias("lq"),
                                                   col("kc").alias("kq"))
     met = (chosen.join(partners, "ckey").where((col("lq") != col("lp")) & (col("kq") >= col("kp")))
