@@ -223,8 +223,8 @@ def _learn(pool, batches: Iterable[_Batch], spool: Optional[Spool], learn: Optio
 def learned_from(results: Iterable[Tuple[_Batch, list]], total: int, spool: Optional[Spool], config: Config,
                  progress: Progress):
     """What pass 1 learned from its results, batch by batch in input order (each batch with
-    its ``_page_job`` result): as ``_learn`` returns it.  ``total``: the documents.  The
-    Spark engine (``dedupe.spark``) calls this with the results its executors sent."""
+    its ``_page_job`` result): as ``_learn`` returns it.  ``total``: the documents.  (The
+    Spark engine learns the same with aggregations: ``dedupe.spark.learn``.)"""
     out: List[_Batch] = []
     sizes: List[int] = []
     pages = []

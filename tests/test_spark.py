@@ -171,6 +171,42 @@ def test_input_at_a_hadoop_url_gives_the_records_of_the_same_files_on_disk(spark
         run(spark, [(tmp_path / "missing").as_uri()], config)
 
 
+def test_learning_as_aggregations_learns_what_the_local_rules_learn(spark):
+    """Templates and corpus boilerplate counted by Spark (``dedupe.spark.learn``) against
+    ``learn_template_keys`` and ``learn_corpus_keys`` on the same pass-1 keys: sources near
+    the thresholds, pages sharing a page key, keys above 2**63 (Spark's longs are signed),
+    story keys shared in part (one story), documents without candidates."""
+    from dedupe.clean.learned import learn_corpus_keys, learn_template_keys
+    from dedupe.spark import learn as learning
+
+    rng = random.Random(5)
+    top = [rng.getrandbits(64) | (1 << 63) for _ in range(6)]  # lines every page of a source may carry
+    records, pages, corpus_docs = [], [], []
+    for d in range(400):
+        source = f"s{d % 9}" if d % 50 else "rare"
+        lines = {rng.getrandbits(64) for _ in range(rng.randrange(1, 5))}
+        lines |= {t for t in top if rng.random() < 0.4 + 0.1 * (d % 5)}
+        page = rng.choice(sorted(lines)) if d % 7 else top[0]  # some pages share a page key
+        keys = (page, frozenset(lines)) if d % 11 else None  # a source that may not learn: no page keys
+        story = tuple(rng.getrandbits(64) for _ in range(4))
+        if d % 3 == 0 and corpus_docs:
+            story = (corpus_docs[-1][1][0], *story[1:])  # shares a MinHash with the one before: one story
+        short = frozenset(t for t in top if rng.random() < 0.3) if d % 13 else frozenset()
+        ckeys = (story, short) if d % 17 else None
+        records.append((source, "", (None, keys, 1, None, ckeys)))
+        if keys is not None:
+            pages.append((source, *keys))
+        if ckeys is not None:
+            corpus_docs.append((source, *ckeys))
+    passed = spark.sparkContext.parallelize(records, 3)
+    for config in (Config(), Config(learn_min_documents=10, learn_min_fraction=0.7),
+                   Config(corpus_min_documents=20, corpus_min_story_share=0.75, corpus_min_sources=10)):
+        expected = learn_template_keys(pages, config)
+        assert expected and learning.templates(spark, passed, config) == expected
+        expected = learn_corpus_keys(corpus_docs, config)
+        assert expected and learning.boilerplate(spark, passed, config) == expected
+
+
 def test_cli_engine_spark_writes_parquet_with_the_local_records(spark, tmp_path):
     from dedupe.write_parquet import read_table
 

@@ -55,11 +55,18 @@ def _learn(pages: Mapping[str, Mapping[Hashable, Set[Hashable]]], config: Config
         for lines in by_head.values():
             for line in lines:
                 counts[line] += 1
-        need = max(config.learn_min_count, config.learn_min_fraction * n)
-        template = frozenset(line for line, c in counts.items() if c >= need)
+        template = template_of(counts, n, config)
         if template:
             learned[source] = (template, n)
     return learned
+
+
+def template_of(counts: Mapping[Hashable, int], pages: int, config: Config) -> FrozenSet:
+    """A source's template: the lines of ``counts`` (on how many of its ``pages`` distinct
+    pages each is; lines on fewer than ``learn_min_count`` may be left out) that are on
+    enough of them.  The Spark engine counts them as an aggregation (``dedupe.spark.learn``)."""
+    need = max(config.learn_min_count, config.learn_min_fraction * pages)
+    return frozenset(line for line, c in counts.items() if c >= need)
 
 
 def learn_templates(docs: Iterable[Tuple[str, list]], config: Config) -> Dict[str, Tuple[FrozenSet[str], int]]:
@@ -216,10 +223,21 @@ def learn_corpus_keys(docs: Sequence[Tuple[str, Tuple[int, ...], FrozenSet[int]]
         for k in keys & frequent if isinstance(keys, frozenset) else frequent.intersection(keys):
             stories[k].append(story)
             sources[k].add(source)
-    need_sources = min(config.corpus_min_sources, len(all_sources))
+    return corpus_verdicts({k: counts[k] for k in frequent}, stories, {k: len(v) for k, v in sources.items()},
+                           len(all_sources), config)
+
+
+def corpus_verdicts(frequent: Mapping[int, int], stories: Mapping[int, Sequence[Tuple[int, ...]]],
+                    sources: Mapping[int, int], all_sources: int, config: Config) -> Dict[int, CorpusLine]:
+    """The rule of ``learn_corpus_keys`` on what it counted: ``frequent`` (line keys on at
+    least ``corpus_min_documents`` documents: on how many; keys that cannot pass may be left
+    out), the story keys of those documents (each distinct one at least once) and how many
+    sources they are of, per line key, and the number of sources of all documents with lines.
+    The Spark engine counts these as aggregations (``dedupe.spark.learn``)."""
+    need_sources = min(config.corpus_min_sources, all_sources)
     out = {}
     for k in sorted(frequent):
-        n, st, so = counts[k], _stories(stories[k]), len(sources[k])
+        n, st, so = frequent[k], _stories(stories[k]), sources[k]
         if st >= config.corpus_min_stories and st >= config.corpus_min_story_share * n and so >= need_sources:
             out[k] = CorpusLine(n, st, so)
     return out

@@ -1,27 +1,30 @@
 """The Spark engine: the local engine's stages run by Spark executors (``--engine spark``).
 
-What runs where (this is the first step of issue 14; see the README, "On Spark"):
+What runs where (see the README, "On Spark"):
 
 * **Executors** read the input files (the local engine's readers: same ids, sources,
-  validation and errors), extract HTML pages and count each page's line keys (pass 1:
-  ``pipeline._page_job``), then clean each document and fingerprint its paragraphs (pass
-  2: ``pipeline._clean_job``), partition by partition, on texts that never leave them.
+  validation and errors; files at URLs fetched by Spark, ``spark.files``), extract HTML
+  pages and key each page's lines (pass 1: ``pipeline._page_job``), then clean each
+  document and fingerprint its paragraphs (pass 2: ``pipeline._clean_job``), partition by
+  partition, on texts that never leave them.
+* **Learning** is a set of aggregations over pass 1's keys (``spark.learn``): the driver
+  gets the lines that may be a source's template and the story keys of the lines that may
+  be corpus boilerplate, and the local engine's rules decide.
 * **The match stage** runs on the executors too (``spark.candidates``): band buckets,
   components of candidates (``spark.cluster``: large-star/small-star rounds), the local
   engine's ``pipeline.band_matches`` a partition of whole components at a time, the
-  containment prefix filter as joins and per-partition sorts, verification on the shingle sets, and
-  the components of every match.
-* **The driver** lists the input files (``read.iter_files``: local or shared filesystem
-  paths), learns the per-source templates and the corpus boilerplate from the keys pass 1
-  sends (``pipeline.learned_from``), and builds the clusters and stories
-  (``pipeline.run_prepared`` given the matches) from the verified pairs, with the
-  paragraphs and shingle sets pass 2 sends (not the band or containment keys).
+  containment prefix filter as joins and per-partition sorts, verification on the shingle
+  sets, and the components of every match.
+* **The driver** lists the input files, gets each document's header (id, source, size, an
+  HTML page's title and url) and, after pass 2, its removals and paragraphs with their
+  shingle sets (not the band or containment keys), and builds the clusters and stories
+  (``pipeline.run_prepared`` given the matches).
 
 Documents keep the local engine's order (files in the walk's order, records in file
 order), and every per-document result is the local engine's function of that document and
 what was learned, so the records equal the local engine's (``tests/test_spark.py``).  Not
-yet distributed: learning's aggregation, the clusters' stars and the stories, which bound a
-run by the driver's memory.  Inputs: local paths (read by path on the executors: a
+yet distributed: the clusters' stars and the stories, which bound a run by the driver's
+memory.  Inputs: local paths (read by path on the executors: a
 filesystem they all mount) and URLs of any Hadoop filesystem (``spark.files``).
 """
 from __future__ import annotations
@@ -45,6 +48,7 @@ from ..errors import InputError
 from ..model import Document, Result, Skipped
 from .. import pipeline
 from . import candidates
+from . import learn as learning
 from .files import is_url, list_url, local_copy, spark_paths
 from .jobs import described
 from ..clean.learned import corpus_learning_on, first_pass_plan
@@ -116,15 +120,19 @@ def _first_pass(docs: Iterable[Document], learn: FrozenSet[str], corpus: bool) -
             yield d.source, d.text if extracted is None else extracted, ("" if extracted is not None else None, *rest)
 
 
-def _second_pass(index: int, items: Iterable[Tuple[str, str]], starts: Sequence[int], learned, boilerplate,
-                 carriers, config: Config) -> Iterator[tuple]:
-    """One partition's pass 2, chunk by chunk: ``(start, end, _clean_job result)``."""
+def _second_pass(index: int, items: Iterable[Tuple[str, str, Optional[tuple]]], starts: Sequence[int], learned,
+                 boilerplate, config: Config) -> Iterator[tuple]:
+    """One partition's pass 2, chunk by chunk: ``(start, end, _clean_job result)``.  Items:
+    ``(source, text, pass 1's corpus keys or None)``; a document whose keys hold a learned
+    boilerplate line is split and keyed again (``pipeline._clean_job``'s ``corpus_at``)."""
     a = starts[index]
+    learned_lines = boilerplate.value.keys()
     for chunk in pipeline.chunked(items, lambda item: len(item[1])):
         b = a + len(chunk)
-        sources = {s for s, _ in chunk}
-        job = (None, chunk, {s: learned.value[s] for s in sources if s in learned.value}, boilerplate.value,
-               frozenset(n - a for n in carriers.value if a <= n < b), config, True)
+        sources = {s for s, _, _ in chunk}
+        carriers = frozenset(j for j, (_, _, ck) in enumerate(chunk) if ck is not None and not learned_lines.isdisjoint(ck[1]))
+        job = (None, [(s, t) for s, t, _ in chunk], {s: learned.value[s] for s in sources if s in learned.value},
+               boilerplate.value, carriers, config, True)
         yield a, b, pipeline._clean_job(job)
         a = b
 
@@ -234,32 +242,40 @@ def run(spark, inputs: Sequence[str], config: Optional[Config] = None, partition
 
     learn, first_pass = first_pass_plan(Counter(doc.source for doc in docs), any(d.kind == "html" for d in docs), config)
     corpus = corpus_learning_on(config)
-    sizes, metas, learned, boilerplate, carriers = None, {}, {}, {}, frozenset()
+    sizes, metas, learned, boilerplate = None, {}, {}, {}
     if first_pass:
         passed = texts.mapPartitions(partial(_first_pass, learn=learn, corpus=corpus))
         passed.persist(spill)
-        with described(sc, "learn: extract pages, count line keys"):
-            sent = passed.map(lambda record: record[2]).collect()
-        batch = ((0, len(docs), [(d.source, d.kind, None) for d in docs]), sent)
-        _, sizes, learned, metas, boilerplate, carriers = pipeline.learned_from([batch], len(docs), None, config,
-                                                                                  progress)
-        second = passed.map(lambda record: record[:2])
+        with described(sc, "learn: extract pages, count line keys"):  # each document's size, an HTML page's (title, url)
+            sent = passed.map(lambda record: (record[2][2], record[2][3])).collect()
+        sizes = [size for size, _ in sent]
+        metas = {n: meta for n, (_, meta) in enumerate(sent) if meta is not None}
+        del sent
+        with described(sc, "learn: templates, an aggregation"):
+            learned = learning.templates(spark, passed, config)
+        if corpus:
+            with described(sc, "learn: corpus boilerplate, an aggregation"):
+                boilerplate = learning.boilerplate(spark, passed, config)
+        progress("learn", len(docs), len(docs))
+        second = passed.map(lambda record: (record[0], record[1], record[2][4]))
     else:
-        second = texts.map(lambda d: (d.source, d.text))
+        second = texts.map(lambda d: (d.source, d.text, None))
     job = partial(_second_pass, starts=starts, learned=sc.broadcast(learned), boilerplate=sc.broadcast(boilerplate),
-                  carriers=sc.broadcast(carriers), config=config)
+                  config=config)
     outputs = second.mapPartitionsWithIndex(job).persist(spill)
     with described(sc, "clean and fingerprint"):
-        frame, total = candidates.chunks(spark, outputs, spill)  # the fingerprints stay on the executors
+        fingerprints = candidates.chunks(spark, outputs, spill)  # they stay on the executors
     events.unpersist()
+    if first_pass:
+        passed.unpersist()
     with described(sc, "send paragraphs and shingle sets to the driver"):
         prepared = pipeline.assemble(docs, metas, sizes, outputs.map(_without_keys).toLocalIterator(), config,
                                      progress)
     outputs.unpersist()
     log.info("spark: %d documents read and cleaned in %d partitions in %.1f s", len(docs), len(counts),
              time.perf_counter() - started)
-    matched = candidates.match(spark, frame, total, config, n, spill)
-    frame.unpersist()
+    matched = candidates.match(spark, fingerprints.frame, fingerprints.total, config, n, spill)
+    fingerprints.unpersist()
     result = pipeline.run_prepared(prepared, config, progress, started, matched=(matched.matches, matched.labels))
     return SparkRun(result=result, skipped=tuple(problems.skipped), not_read=dict(problems.not_read))
 

@@ -63,21 +63,35 @@ _CHUNK_SCHEMA = ("start long, n long, base long, values binary, offsets binary, 
                  "packed binary, counts binary")
 
 
-def chunks(spark, outputs, storage):
-    """The DataFrame of pass 2's fingerprints, a row per chunk, with each chunk's first
-    paragraph number ``base`` (chunks numbered in document order)."""
+@dataclass(frozen=True)
+class Chunks:
+    """Pass 2's fingerprints on the executors: ``frame``, a DataFrame with a row per chunk
+    (``_CHUNK_SCHEMA``: each chunk's first paragraph number ``base``, chunks numbered in
+    document order), over ``rows``, the persisted RDD it is made from; ``total``: the paragraphs.
+
+    The rows are kept as an RDD (serialized blocks, which spill to disk one at a time), not
+    as a cached DataFrame: Spark caches a DataFrame in columnar batches of 10,000 rows, and a
+    row here is a chunk of up to 4,000 paragraphs, so a partition's column would be one
+    buffer of hundreds of MB (a 1M-paragraph run ran out of a 4 GB heap building it)."""
+    frame: object
+    rows: object
+    total: int
+
+    def unpersist(self) -> None:
+        self.rows.unpersist()
+
+
+def chunks(spark, outputs, storage) -> Chunks:
+    """``Chunks`` of pass 2's outputs (``(start, end, _clean_job result)`` records)."""
     rows = outputs.map(chunk_row)
-    rows.persist(storage)
     sizes = sorted(rows.map(lambda r: (r[0], r[1])).collect())
     bases, total = {}, 0
     for start, n in sizes:
         bases[start] = total
         total += n
-    based = rows.map(lambda r: (r[0], r[1], bases[r[0]], *r[2:]))
-    frame = spark.createDataFrame(based, _CHUNK_SCHEMA).persist(storage)
-    frame.count()
-    rows.unpersist()
-    return frame, total
+    based = rows.map(lambda r: (r[0], r[1], bases[r[0]], *r[2:])).persist(storage)
+    based.count()
+    return Chunks(frame=spark.createDataFrame(based, _CHUNK_SCHEMA), rows=based, total=total)
 
 
 def _band_entries(batches, bands: int) -> Iterator:
