@@ -86,7 +86,11 @@ def timed(cmd: list, env=None, log=None) -> tuple:
         time.sleep(HWM_EVERY)
     seconds = time.perf_counter() - start
     if proc.returncode:
-        raise SystemExit(f"{' '.join(cmd)}: exit {proc.returncode}")
+        said = ""
+        if log is not None:
+            log.seek(0)
+            said = "".join(log.readlines()[-40:])
+        raise SystemExit(f"{said}\n{' '.join(cmd)}: exit {proc.returncode}")
     return seconds, sum(cpu.values()), dict(peaks)
 
 

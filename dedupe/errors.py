@@ -32,3 +32,8 @@ class IndexSettingsError(DedupeError):
 
 class IndexStoreError(DedupeError):
     """A persistent index is unusable (corrupt, wrong format version, unreachable server)."""
+
+
+class EngineError(DedupeError):
+    """The Spark engine's job failed (an executor out of memory, a lost cluster): the
+    message says what Spark reported and, where it can, what to change."""

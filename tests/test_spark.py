@@ -219,6 +219,42 @@ def test_cli_engine_spark_writes_parquet_with_the_local_records(spark, tmp_path)
         assert list(read_table(tmp_path / "spark" / name)) == expected
 
 
+def test_a_failed_spark_job_is_an_engine_error_with_what_to_change():
+    """What Spark or py4j raise becomes an EngineError (exit 8) naming the cause, with the
+    settings to change when memory ran out; an error of dedupe's own code on an executor
+    stays a bug (shown with its traceback)."""
+    from dedupe.errors import EngineError
+    from dedupe.spark import _from_spark, _spark_failure
+
+    def error(module: str, name: str, text: str) -> Exception:
+        return type(name, (Exception,), {"__module__": module})(text)
+
+    oom = error("py4j.protocol", "Py4JJavaError", "An error occurred while calling o997.count.\n: org.apache.spark."
+                "SparkException: Job aborted due to stage failure: java.lang.OutOfMemoryError: Java heap space\n"
+                "\tat java.base/java.nio.HeapByteBuffer.<init>(HeapByteBuffer.java:64)")
+    assert _from_spark(oom)
+    message = _spark_failure(oom)
+    assert "SparkException: Job aborted" in message and "SPARK_DRIVER_MEMORY" in message and "\tat" not in message
+    lost = error("pyspark.errors.exceptions.captured", "SparkConnectGrpcException", "executor lost")
+    assert _from_spark(lost) and "SPARK_DRIVER_MEMORY" not in _spark_failure(lost)
+    assert not _from_spark(error("pyspark.errors.exceptions.captured", "PythonException", "KeyError: 3"))
+    assert _from_spark(error("pyspark.errors.exceptions.captured", "PythonException", "MemoryError"))
+    assert not _from_spark(KeyError(3))
+
+    class Gone:  # a session whose JVM has died
+        @property
+        def sparkContext(self):
+            raise error("py4j.protocol", "Py4JNetworkError", "Answer from Java side is empty")
+
+    from dedupe.spark import run
+
+    with pytest.raises(EngineError, match="the Spark job failed: Answer from Java side is empty"):
+        run(Gone(), [str(SAMPLES)])
+    from dedupe.cli.common import exit_code
+
+    assert exit_code(EngineError("x")) == 8
+
+
 def test_spark_options_without_the_engine_are_refused(tmp_path):
     result = run_cli("run", SAMPLES, "-o", tmp_path / "out", "--master", "local[2]")
     assert result.exit_code == 5 and "apply to --engine spark" in result.output

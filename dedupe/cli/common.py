@@ -28,13 +28,14 @@ from typing import Optional, Tuple
 import click
 
 from ..config import Config
-from ..errors import ConfigError, DedupeError, IndexSettingsError, IndexStoreError, InputError, OutputError
+from ..errors import ConfigError, DedupeError, EngineError, IndexSettingsError, IndexStoreError, InputError, OutputError
 from ..hook.settings import load_settings
 from ..read import FORMATS
 
 log = logging.getLogger("dedupe.cli")
 
-EXIT_CODES = {InputError: 3, OutputError: 4, ConfigError: 5, IndexSettingsError: 6, IndexStoreError: 7}
+EXIT_CODES = {InputError: 3, OutputError: 4, ConfigError: 5, IndexSettingsError: 6, IndexStoreError: 7,
+              EngineError: 8}
 
 
 def exit_code(err: DedupeError) -> int:

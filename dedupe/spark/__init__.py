@@ -44,7 +44,7 @@ from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence
 import numpy as np
 
 from ..config import Config
-from ..errors import InputError
+from ..errors import DedupeError, EngineError, InputError
 from ..model import Document, Result, Skipped
 from .. import pipeline
 from . import candidates
@@ -63,8 +63,18 @@ def _spill_level():
     return StorageLevel.MEMORY_AND_DISK
 
 
-#: The driver's heap when this module starts a local Spark (``SPARK_DRIVER_MEMORY`` overrides).
-LOCAL_MEMORY = "4g"
+def local_memory() -> str:
+    """The driver's heap when this module starts a local Spark (``SPARK_DRIVER_MEMORY``
+    overrides): half the machine's memory, between 4 and 32 GB.  A local master runs the
+    executors in the driver's JVM, and at a million paragraphs 4 GB ran out in the match
+    stage; the JVM takes the heap as it needs it, not at start."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 << 30
+    return f"{max(4, min(32, total // 2 >> 30))}g"
+
+
 #: Files per partition when the caller does not say: small enough that both cores of a
 #: small machine get work, large enough that a partition amortises its Python worker.
 FILES_PER_PARTITION = 64
@@ -196,8 +206,41 @@ def run(spark, inputs: Sequence[str], config: Optional[Config] = None, partition
     ``FILES_PER_PARTITION`` files, at least four times Spark's default parallelism when there
     are that many files: a partition's results travel to the driver in one piece);
     ``exclude``: folders not to read (``read.iter_files``).  The records equal ``dedupe.run``'s
-    on the same input.
+    on the same input.  A failed Spark job is an ``EngineError`` saying what Spark reported.
     """
+    try:
+        return _run(spark, inputs, config, partitions, progress, exclude)
+    except Exception as err:
+        if isinstance(err, DedupeError) or not _from_spark(err):
+            raise
+        raise EngineError(_spark_failure(err)) from err
+
+
+def _from_spark(err: BaseException) -> bool:
+    """Whether ``err`` is Spark's or py4j's (a failed job, a JVM gone); an error in dedupe's
+    own code on an executor (``PythonException``) is a bug, shown as one, unless it is a
+    MemoryError."""
+    if type(err).__name__ == "PythonException":
+        return "MemoryError" in str(err)
+    return type(err).__module__.split(".")[0] in ("py4j", "pyspark")
+
+
+def _spark_failure(err: BaseException) -> str:
+    """One paragraph for a failed Spark job: its cause as Spark words it, and for memory what to change."""
+    text = str(err)
+    memory = "OutOfMemoryError" in text or "Java heap space" in text
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("at ")]
+    cause = next((line for line in lines if "Exception" in line or "Error" in line), lines[0] if lines else type(err).__name__)
+    message = f"the Spark job failed: {cause[:300]}"
+    if memory:
+        message += (" -- Spark ran out of memory: give it more (SPARK_DRIVER_MEMORY=16g for a local master, "
+                    "--conf spark.executor.memory=... on a cluster) or spread the work (--partitions, "
+                    "spark.sql.shuffle.partitions)")
+    return message
+
+
+def _run(spark, inputs: Sequence[str], config: Optional[Config] = None, partitions: Optional[int] = None,
+         progress: Optional[pipeline.Progress] = None, exclude: Iterable[Path] = ()) -> SparkRun:
     config = replace(config or Config(), keep_input_text=False)
     progress = progress or pipeline._no_progress
     started = time.perf_counter()
@@ -329,7 +372,7 @@ def session(master: Optional[str] = None, app: str = "dedupe"):
     if local and not submitted and "SPARK_DRIVER_MEMORY" not in os.environ:
         # local[*] runs the executors in the driver's JVM, whose default heap (1 GB) a corpus's
         # texts outgrow; what does not fit spills to disk (MEMORY_AND_DISK).
-        builder = builder.config("spark.driver.memory", LOCAL_MEMORY)
+        builder = builder.config("spark.driver.memory", local_memory())
     if local and not submitted:
         # Spark's 200 shuffle partitions are for clusters: on one machine each is a task with
         # its own start-up (and a Python worker's, for dedupe's Arrow functions), most of them empty.
