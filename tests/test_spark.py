@@ -207,6 +207,35 @@ def test_learning_as_aggregations_learns_what_the_local_rules_learn(spark):
         assert expected and learning.boilerplate(spark, passed, config) == expected
 
 
+def test_components_on_spark_are_the_local_components(spark):
+    """Large-star/small-star rounds against ``cluster.connected_components``: long chains
+    in shuffled order (the most rounds), stars, a node with edges to two stars, repeated
+    edges and self-loops, random sparse graphs."""
+    import numpy as np
+
+    from dedupe.cluster import connected_components
+    from dedupe.spark.cluster import components
+
+    rng = random.Random(9)
+    chain = list(range(0, 300))
+    rng.shuffle(chain)
+    graphs = [
+        [(chain[i], chain[i + 1]) for i in range(len(chain) - 1)],
+        [(0, k) for k in range(1, 40)] + [(100, k) for k in range(101, 140)] + [(50, 0), (50, 100), (7, 7), (0, 1)],
+        [(rng.randrange(2000), rng.randrange(2000)) for _ in range(1500)],
+    ]
+    for edges in graphs:
+        n = 1 + max(max(e) for e in edges)
+        expected = connected_components(n, np.array(edges))
+        found = components(spark.createDataFrame(edges, "a long, b long"))
+        labels = np.arange(n)
+        for row in found.labels.collect():
+            labels[row["node"]] = row["label"]
+        assert labels.tolist() == expected.tolist()
+        on_edges = {x for a, b in edges if a != b for x in (a, b)}
+        assert found.labels.count() == len(on_edges) == found.labels.select("node").distinct().count()
+
+
 def test_cli_engine_spark_writes_parquet_with_the_local_records(spark, tmp_path):
     from dedupe.write_parquet import read_table
 

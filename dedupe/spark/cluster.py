@@ -9,8 +9,9 @@ components, so every node ends pointing at its component's smallest node: the la
   neighbourhood (itself included);
 * **small-star**: every node and its smaller neighbours are linked to the smallest of them.
 
-The rounds stop when a round changes no edge: the graph is then a star around each
-component's smallest node.  Each round is a few shuffles of the edge list; the number of
+The rounds stop when the graph is a star around each component's smallest node (no edge
+ends at a node that has an edge of its own, no node has two): checked in one job a round,
+one round sooner than waiting for a round that changes no edge.  Each round is a few shuffles of the edge list; the number of
 rounds grows with the log of the components' diameter (``Components.rounds``).
 """
 from __future__ import annotations
@@ -49,9 +50,13 @@ def components(edges, a: str = "a", b: str = "b", max_rounds: int = 100) -> Comp
         small_min = large.groupBy("u").agg(F.min("v").alias("m"))
         small = (large.join(small_min, "u").select(F.col("v").alias("u"), F.col("m").alias("v")).where(u != v)
                  .unionByName(small_min.select("u", F.col("m").alias("v"))).distinct()).localCheckpoint()
-        changed = small.subtract(current).limit(1).count() + current.subtract(small).limit(1).count()
         current = small
-        if not changed:
+        # Converged when the graph is a star around each component's smallest node: no edge
+        # ends where another starts, and no node has two edges (the rounds keep every
+        # component, so each star is one).  One job: either kind of offending node, if any.
+        chained = current.join(current.select(u.alias("v")), "v").select("u")
+        forked = current.groupBy("u").count().where(F.col("count") > 1).select("u")
+        if not chained.unionByName(forked).limit(1).count():
             break
     labels = current.select(F.col("u").alias("node"), F.col("v").alias("label")).unionByName(
         current.select(F.col("v").alias("node"), F.col("v").alias("label"))).distinct()
