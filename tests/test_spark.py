@@ -236,6 +236,30 @@ def test_components_on_spark_are_the_local_components(spark):
         assert found.labels.count() == len(on_edges) == found.labels.select("node").distinct().count()
 
 
+def test_a_url_is_listed_as_a_local_folder_is(spark, tmp_path):
+    """``spark.files.list_url`` against ``read.iter_files`` on one tree: nested folders in
+    path order, unknown formats and an earlier dedupe output left out, a file argument,
+    Hadoop's hidden names (``_SUCCESS``, ``.x.crc``) not read."""
+    from dedupe.model import OUTPUT_MARKER
+    from dedupe.read import iter_files
+    from dedupe.spark.files import list_url
+
+    root = tmp_path / "crawl"
+    for rel in ("b/2.txt", "a/z/1.html", "a/10.jsonl.gz", "top.txt", "notes.md", "old/out/stories.jsonl",
+                "a/_SUCCESS", "a/.10.jsonl.gz.crc", "c d/é.txt"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"x")
+    (root / "old" / "out" / OUTPUT_MARKER).write_text("", encoding="utf-8")
+    sc = spark.sparkContext
+    for arg in (root, root / "a" / "10.jsonl.gz"):
+        local = [(rel, source) for _, rel, source in iter_files([str(arg)]) if not rel.rpartition("/")[2].startswith(("_", "."))]
+        listed = list_url(sc, arg.as_uri())
+        assert [(rel, source) for _, rel, source in listed] == local
+        assert all(url.startswith("file:/") for url, _, _ in listed)
+    assert [rel for _, rel, _ in list_url(sc, root.as_uri())] == ["a/10.jsonl.gz", "a/z/1.html", "b/2.txt", "c d/é.txt",
+                                                                   "top.txt"]
+
+
 def test_cli_engine_spark_writes_parquet_with_the_local_records(spark, tmp_path):
     from dedupe.write_parquet import read_table
 
