@@ -258,6 +258,9 @@ def test_a_url_is_listed_as_a_local_folder_is(spark, tmp_path):
         assert all(url.startswith("file:/") for url, _, _ in listed)
     assert [rel for _, rel, _ in list_url(sc, root.as_uri())] == ["a/10.jsonl.gz", "a/z/1.html", "b/2.txt", "c d/é.txt",
                                                                    "top.txt"]
+    for url in ("s3a://bucket/news/", "nosuch://host/news/"):  # no connector on the classpath: say which to add
+        with pytest.raises(InputError, match=r"cannot list: .*(S3AFileSystem not found|No FileSystem for scheme).*--packages"):
+            list_url(sc, url)
 
 
 def test_cli_engine_spark_writes_parquet_with_the_local_records(spark, tmp_path):

@@ -50,7 +50,7 @@ from .. import pipeline
 from . import candidates
 from . import learn as learning
 from .files import is_url, list_url, local_copy, spark_paths
-from .jobs import described
+from .jobs import described, java_message
 from ..clean.learned import corpus_learning_on, first_pass_plan
 from ..read import Problems, first_use, iter_files, printable_path
 
@@ -228,9 +228,8 @@ def _from_spark(err: BaseException) -> bool:
 def _spark_failure(err: BaseException) -> str:
     """One paragraph for a failed Spark job: its cause as Spark words it, and for memory what to change."""
     text = str(err)
-    memory = "OutOfMemoryError" in text or "Java heap space" in text
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("at ")]
-    cause = next((line for line in lines if "Exception" in line or "Error" in line), lines[0] if lines else type(err).__name__)
+    cause = java_message(err)
+    memory = any("OutOfMemoryError" in t or "Java heap space" in t for t in (text, cause))
     message = f"the Spark job failed: {cause[:300]}"
     if memory:
         message += (" -- Spark ran out of memory: give it more (SPARK_DRIVER_MEMORY=16g for a local master, "

@@ -24,6 +24,7 @@ from typing import Iterator, List, Tuple
 from ..errors import InputError
 from ..model import OUTPUT_MARKER
 from ..read import detect_format
+from .jobs import java_message
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,12 @@ def list_url(sc, arg: str) -> List[Tuple[str, str, str]]:
                 found.append((rel, url, folder))
     except InputError:
         raise
-    except Exception as err:  # py4j's error carries the Java exception's message
-        message = str(err).strip().splitlines()
-        raise InputError(f"{arg}: cannot list: {message[-1] if message else type(err).__name__}") from None
+    except Exception as err:  # py4j's error carries the Java exception
+        message = java_message(err)
+        if "No FileSystem for scheme" in message or "FileSystem not found" in message:
+            message += (" (Spark needs that filesystem's connector on its classpath, e.g. spark-submit --packages "
+                        "org.apache.hadoop:hadoop-aws:VERSION for s3a://, VERSION the Hadoop version of your Spark)")
+        raise InputError(f"{arg}: cannot list: {message}") from None
     if hidden:
         log.info("%s: %d files whose names start with '_' or '.' not read (Hadoop's input formats skip them)", arg,
                  hidden)

@@ -15,4 +15,24 @@ def described(sc, what: str):
         sc.setLocalProperty("spark.job.description", None)
 
 
-__all__ = ["described"]
+def java_message(err: BaseException) -> str:
+    """What a Spark or py4j error says, in one line: the Java exception and, when it has
+    causes, the innermost (``UnknownHostException: nn``); else the first line of the text
+    that names an exception, never a stack frame."""
+    java = getattr(err, "java_exception", None)
+    if java is not None:
+        try:
+            chain, t = [], java
+            while t is not None and len(chain) < 8:
+                chain.append(str(t.toString()))
+                t = t.getCause()
+            if chain:
+                return chain[0] if chain[-1] in chain[0] else f"{chain[0]} (caused by {chain[-1]})"
+        except Exception:  # the JVM is gone: fall back to the text
+            pass
+    lines = [line.strip() for line in str(err).splitlines()]
+    lines = [line.lstrip(": ") for line in lines if line and not line.startswith(("at ", "..."))]
+    return next((line for line in lines if "Exception" in line or "Error" in line), lines[0] if lines else type(err).__name__)
+
+
+__all__ = ["described", "java_message"]
