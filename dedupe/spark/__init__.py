@@ -372,6 +372,12 @@ def session(master: Optional[str] = None, app: str = "dedupe"):
         # local[*] runs the executors in the driver's JVM, whose default heap (1 GB) a corpus's
         # texts outgrow; what does not fit spills to disk (MEMORY_AND_DISK).
         builder = builder.config("spark.driver.memory", local_memory())
+    if local and not submitted and not {"SPARK_CONF_DIR", "SPARK_HOME"} & os.environ.keys():
+        # Errors only from the JVM's first line on (setLogLevel below comes after Spark's
+        # start-up INFO and WARN lines); a Spark installation of the user's keeps its own
+        # configuration (log4j2.properties, spark-defaults.conf's java options).
+        quiet = Path(__file__).with_name("log4j2.properties").as_uri()
+        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={quiet}")
     if local and not submitted:
         # Spark's 200 shuffle partitions are for clusters: on one machine each is a task with
         # its own start-up (and a Python worker's, for dedupe's Arrow functions), most of them empty.
