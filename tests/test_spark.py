@@ -311,6 +311,20 @@ def test_a_failed_spark_job_is_an_engine_error_with_what_to_change():
     assert exit_code(EngineError("x")) == 8
 
 
+def test_the_main_file_runs_as_spark_submit_runs_it():
+    """``spark-submit`` runs ``dedupe/spark/__main__.py`` as a script, outside its package
+    (a relative import fails there): run it so, without Spark, for its help."""
+    import subprocess
+    import sys
+
+    import dedupe.spark.__main__ as main_file
+
+    done = subprocess.run([sys.executable, main_file.__file__, "--help"], capture_output=True, text=True, timeout=120,
+                          cwd="/")
+    assert done.returncode == 0, done.stderr
+    assert "Usage: dedupe.spark" in done.stdout and "--engine" in done.stdout
+
+
 def test_spark_options_without_the_engine_are_refused(tmp_path):
     result = run_cli("run", SAMPLES, "-o", tmp_path / "out", "--master", "local[2]")
     assert result.exit_code == 5 and "apply to --engine spark" in result.output

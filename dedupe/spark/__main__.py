@@ -3,7 +3,7 @@
 (else ``--master``, else ``local[*]``)."""
 import sys
 
-from ..cli import main
+from dedupe.cli import main  # absolute: spark-submit runs this file as a script, outside its package
 
 if __name__ == "__main__":
     main(["run", "--engine", "spark", *sys.argv[1:]], prog_name="dedupe.spark")
