@@ -368,17 +368,17 @@ def session(master: Optional[str] = None, app: str = "dedupe"):
     builder = SparkSession.builder.appName(app).config("spark.ui.showConsoleProgress", "false")
     if master or not submitted:
         builder = builder.master(master or "local[*]")
-    if local and not submitted and "SPARK_DRIVER_MEMORY" not in os.environ:
-        # local[*] runs the executors in the driver's JVM, whose default heap (1 GB) a corpus's
-        # texts outgrow; what does not fit spills to disk (MEMORY_AND_DISK).
-        builder = builder.config("spark.driver.memory", local_memory())
-    if local and not submitted and not {"SPARK_CONF_DIR", "SPARK_HOME"} & os.environ.keys():
-        # Errors only from the JVM's first line on (setLogLevel below comes after Spark's
-        # start-up INFO and WARN lines); a Spark installation of the user's keeps its own
-        # configuration (log4j2.properties, spark-defaults.conf's java options).
-        quiet = Path(__file__).with_name("log4j2.properties").as_uri()
-        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={quiet}")
-    if local and not submitted:
+    if local and not submitted:  # a Spark this module starts on one machine
+        if "SPARK_DRIVER_MEMORY" not in os.environ:
+            # local[*] runs the executors in the driver's JVM, whose default heap (1 GB) a corpus's
+            # texts outgrow; what does not fit spills to disk (MEMORY_AND_DISK).
+            builder = builder.config("spark.driver.memory", local_memory())
+        if not {"SPARK_CONF_DIR", "SPARK_HOME"} & os.environ.keys():
+            # Errors only from the JVM's first line on (setLogLevel below comes after Spark's
+            # start-up INFO and WARN lines); a Spark installation of the user's keeps its own
+            # configuration (log4j2.properties, spark-defaults.conf's java options).
+            quiet = Path(__file__).with_name("log4j2.properties").as_uri()
+            builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={quiet}")
         # Spark's 200 shuffle partitions are for clusters: on one machine each is a task with
         # its own start-up (and a Python worker's, for dedupe's Arrow functions), most of them empty.
         builder = builder.config("spark.sql.shuffle.partitions", str(4 * _local_cores(master or "local[*]")))

@@ -52,14 +52,13 @@ def _template_rows(records: Iterable[tuple]) -> Iterator[tuple]:
 
 def _corpus_rows(records: Iterable[tuple]) -> Iterator[tuple]:
     """``(line key, source, story key x 4)`` for every candidate line of every document with
-    lines; a document without candidates as one row with a null line key (it counts among
-    the documents and their sources)."""
+    lines, and one row with a null line key per such document (the documents and their
+    sources are counted on those)."""
     for source, _, (*_rest, ckeys) in records:
         if ckeys is not None:
             story, lines = ckeys
             story = tuple(_signed(h) for h in story)
-            if not lines:
-                yield (None, source, *story)
+            yield (None, source, *story)
             for line in lines:
                 yield (_signed(line), source, *story)
 
@@ -91,18 +90,27 @@ def templates(spark, passed, config: Config) -> Dict[str, Tuple[FrozenSet[int], 
 
 def boilerplate(spark, passed, config: Config) -> Dict[int, CorpusLine]:
     """``{line key: CorpusLine}``, as ``learn_corpus_keys`` on every document of ``passed``."""
+    if config.corpus_min_documents <= 0:
+        return {}
+    rows = spark.createDataFrame(passed.mapPartitions(_corpus_rows),
+                                 "line long, source string, s0 long, s1 long, s2 long, s3 long").persist()
+    try:
+        return _boilerplate(rows, config)
+    finally:
+        rows.unpersist()
+
+
+def _boilerplate(rows, config: Config) -> Dict[int, CorpusLine]:
+    """``boilerplate`` on the rows of ``_corpus_rows`` (read several times: kept by the caller)."""
     from pyspark.sql import functions as F
 
     col = F.col
-    if config.corpus_min_documents <= 0:
-        return {}
     story = ["s0", "s1", "s2", "s3"]
-    rows = spark.createDataFrame(passed.mapPartitions(_corpus_rows),
-                                 "line long, source string, s0 long, s1 long, s2 long, s3 long")
-    docs = passed.filter(lambda r: r[2][-1] is not None).count()  # the documents with lines
+    documents = rows.where(col("line").isNull())  # one row per document with lines
+    totals = documents.agg(F.count("*").alias("docs"), F.countDistinct("source").alias("sources")).first()
+    docs, all_sources = totals["docs"], totals["sources"]
     if docs < config.corpus_min_documents:
         return {}
-    all_sources = rows.select("source").distinct().count()
     need_sources = min(config.corpus_min_sources, all_sources)
     lines = rows.where(col("line").isNotNull())
     per_line = (lines.groupBy("line").agg(F.count("*").alias("documents"), F.countDistinct("source").alias("sources"),
